@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+//
+// Loading a checkpoint and predicting a volume, shared by `medunet predict` and `medunet evaluate`.
+
+import type { NiftiVolume } from '../data/nifti.js';
+import { resolveAxis, type Axis } from '../data/slices.js';
+import { loadModel, readCheckpoint } from '../engine/checkpoint.js';
+import { predictVolume, type PredictResult } from '../engine/predict.js';
+import type { UNet } from '../models/unet.js';
+import { Progress } from './progress.js';
+import { stringOption, UsageError, type OptionValues } from './options.js';
+
+const AXIS_NAMES = ['sagittal', 'coronal', 'axial'] as const;
+
+/** A loaded model and the slicing axis to predict with. */
+export interface LoadedModel {
+  model: UNet;
+  axis: Axis;
+  /** Where the axis came from: the command line, the checkpoint, or the default. */
+  axisSource: 'option' | 'checkpoint' | 'default';
+}
+
+/** Loads `--model` onto `device` and picks the axis: `--axis`, else the checkpoint's, else axial. */
+export function loadModelOption(values: OptionValues, device: string): LoadedModel {
+  const path = stringOption(values, 'model') as string;
+  const model = loadModel(path, { device });
+  const given = stringOption(values, 'axis');
+  if (given !== undefined) {
+    if (!(AXIS_NAMES as readonly string[]).includes(given)) {
+      throw new UsageError(`--axis must be one of axial, coronal, sagittal; got ${JSON.stringify(given)}`);
+    }
+    return { model, axis: given as Axis, axisSource: 'option' };
+  }
+  const { metadata, tensors } = readCheckpoint(path);
+  for (const tensor of tensors.values()) tensor.dispose();
+  const recorded = metadata?.['axisIndex'];
+  if (recorded === 0 || recorded === 1 || recorded === 2) return { model, axis: AXIS_NAMES[recorded], axisSource: 'checkpoint' };
+  return { model, axis: 'axial', axisSource: 'default' };
+}
+
+/** Predicts a whole volume slice by slice with a progress display unless `--quiet`. */
+export async function predictWithProgress(
+  loaded: LoadedModel,
+  volume: NiftiVolume,
+  options: { batchSize: number; threshold: number; quiet: boolean; autocast: 'bfloat16' | null },
+): Promise<PredictResult> {
+  const progress = options.quiet ? null : new Progress();
+  let reported = 0;
+  const result = await predictVolume(loaded.model, volume, {
+    axis: resolveAxis(loaded.axis),
+    batchSize: options.batchSize,
+    threshold: options.threshold,
+    autocast: options.autocast,
+    onProgress: (done, total) => {
+      if (reported === 0) progress?.start(total, 'predicting slices');
+      progress?.tick(done - reported);
+      reported = done;
+    },
+  });
+  progress?.done();
+  return result;
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+//
+// `medunet train`: trains a UNet on 2D slices of (image, mask) NIfTI pairs, validates on whole
+// held-out blocks of slices after each epoch, and saves a checkpoint after each epoch.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MedicalImageDataset, type VolumePair } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+import { readNiftiHeader } from '../data/nifti.js';
+import { RandomAugment } from '../data/augment.js';
+import { heldOutBlocks } from '../data/split.js';
+import { resolveAxis, sliceCount, type Axis } from '../data/slices.js';
+import { saveCheckpoint } from '../engine/checkpoint.js';
+import { trainModel, type EpochRecord } from '../engine/train.js';
+import { DiceLoss } from '../losses/dice.js';
+import { UNet } from '../models/unet.js';
+import { Adam } from '../optim/adam.js';
+import { manualSeed } from '../tensor.js';
+import type { Command } from './main.js';
+import { formatSliceList, listOption, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
+import { Progress } from './progress.js';
+import { applyRuntimeOptions, writeLine } from './runtime.js';
+
+const AXES = ['axial', 'coronal', 'sagittal'];
+
+async function run(values: OptionValues): Promise<Record<string, unknown>> {
+  const started = performance.now();
+  const images = listOption(values, 'image');
+  const masks = listOption(values, 'mask');
+  if (images.length === 0) throw new UsageError('--image is required');
+  if (masks.length !== images.length) {
+    throw new UsageError(`give one --mask per --image; got ${images.length} images and ${masks.length} masks`);
+  }
+  const axisName = stringOption(values, 'axis') as string;
+  if (!AXES.includes(axisName)) throw new UsageError(`--axis must be one of ${AXES.join(', ')}; got ${JSON.stringify(axisName)}`);
+  const axis = axisName as Axis;
+  const epochs = numberOption(values, 'epochs', { integer: true, min: 1 }) as number;
+  const batchSize = numberOption(values, 'batch-size', { integer: true, min: 1 }) as number;
+  const lr = numberOption(values, 'lr', { min: Number.MIN_VALUE }) as number;
+  const baseWidth = numberOption(values, 'base-width', { integer: true, min: 1, max: 1024 }) as number;
+  const numClasses = numberOption(values, 'classes', { integer: true, min: 1, max: 255 }) as number;
+  const seed = numberOption(values, 'seed', { integer: true, min: 0, max: 2 ** 31 - 1 }) as number;
+  const valBlocks = numberOption(values, 'val-blocks', { integer: true, min: 0 }) as number;
+  const valBlockSize = numberOption(values, 'val-block-size', { integer: true, min: 1 }) as number;
+  const valSliceText = stringOption(values, 'val-slices');
+  const autocastName = stringOption(values, 'autocast') as string;
+  if (autocastName !== 'none' && autocastName !== 'bf16') throw new UsageError(`--autocast must be bf16 or none; got ${JSON.stringify(autocastName)}`);
+  const output = resolve(stringOption(values, 'output') as string);
+  const device = applyRuntimeOptions(values);
+  manualSeed(seed);
+
+  // Split every volume's slices into training slices and whole held-out validation blocks.
+  const trainPairs: VolumePair[] = [];
+  const valPairs: VolumePair[] = [];
+  const heldOut: Record<string, string> = {};
+  images.forEach((image, i) => {
+    const mask = masks[i] as string;
+    const count = sliceCount(readNiftiHeader(image).dims, axis);
+    const split =
+      valSliceText !== undefined
+        ? complement(count, parseSliceList('val-slices', valSliceText, count))
+        : heldOutBlocks(count, Math.min(valBlocks, Math.floor(count / valBlockSize)), valBlockSize, seed + i);
+    if (split.train.length === 0) throw new UsageError(`${image}: no slices are left for training after holding out validation slices`);
+    trainPairs.push({ image, mask, slices: split.train });
+    if (split.validation.length > 0) valPairs.push({ image, mask, slices: split.validation });
+    heldOut[image] = formatSliceList(split.validation);
+  });
+
+  const maskMode = numClasses > 1 ? 'labels' : 'binary';
+  const trainSet = new MedicalImageDataset(trainPairs, {
+    axis,
+    maskMode,
+    padMultiple: 16,
+    transform: values['no-augment'] ? null : new RandomAugment(),
+    seed,
+  });
+  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
+  const valLoader =
+    valPairs.length > 0 ? new DataLoader(new MedicalImageDataset(valPairs, { axis, maskMode, padMultiple: 16 }), { batchSize }) : undefined;
+
+  const model = new UNet({ inChannels: 1, numClasses, baseWidth }).to(device);
+  const optimizer = new Adam(model.parameters(), { lr });
+  const lossFn = new DiceLoss();
+  mkdirSync(dirname(output), { recursive: true });
+  const extra = { axis: axisName, axisIndex: resolveAxis(axis), normalize: 'minmax', heldOutSlices: heldOut };
+
+  const progress = values['quiet'] ? null : new Progress();
+  const log = (line: string) => {
+    if (!values['quiet']) process.stderr.write(`${line}\n`);
+  };
+  const valCount = valPairs.reduce((sum, pair) => sum + (pair.slices?.length ?? 0), 0);
+  const classes = `${numClasses} class${numClasses > 1 ? 'es' : ''}`;
+  log(`medunet train: ${trainSet.length} training slices, ${valCount} validation slices, UNet base width ${baseWidth}, ${classes}, device ${device}`);
+  let last: EpochRecord | undefined;
+  const history = await trainModel(model, trainLoader, optimizer, lossFn, device, epochs, {
+    ...(valLoader ? { valLoader } : {}),
+    autocast: autocastName === 'bf16' ? 'bfloat16' : null,
+    onBatch: (info) => {
+      if (info.batch === 1) progress?.start(info.batches ?? trainLoader.length, `epoch ${info.epoch}/${epochs}`);
+      progress?.tick(1, { loss: info.loss });
+    },
+    onEpoch: (record) => {
+      progress?.done();
+      last = record;
+      saveCheckpoint(output, model, { ...extra, epoch: record.epoch });
+      const scores = record.valDice !== undefined ? `, val loss ${record.valLoss?.toFixed(4)}, val Dice ${record.valDice.toFixed(4)}, val Jaccard ${record.valJaccard?.toFixed(4)}` : '';
+      log(`epoch ${record.epoch}/${epochs}: loss ${record.loss.toFixed(4)}${scores} (${record.seconds.toFixed(1)} s)`);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const trainSeconds = history.epochs.reduce((sum, record) => sum + record.seconds, 0);
+  log(`medunet train: saved ${output}`);
+  const summary: Record<string, unknown> = {
+    command: 'train',
+    checkpoint: output,
+    device,
+    epochs,
+    trainSlices: trainSet.length,
+    loss: last?.loss,
+    seconds: round(seconds),
+    slicesPerSecond: round((trainSet.length * epochs) / trainSeconds),
+    heldOutSlices: heldOut,
+  };
+  if (last?.valDice !== undefined) Object.assign(summary, { valDice: round(last.valDice), valJaccard: round(last.valJaccard ?? NaN), valLoss: round(last.valLoss ?? NaN) });
+  if (values['json']) return summary;
+  writeLine(`checkpoint ${output}`);
+  if (last?.valDice !== undefined) writeLine(`held-out Dice ${last.valDice.toFixed(4)}, Jaccard ${(last.valJaccard ?? NaN).toFixed(4)}`);
+  return summary;
+}
+
+/** Training and validation indices for an explicit list of validation slices. */
+function complement(count: number, validation: number[]): { train: number[]; validation: number[] } {
+  const held = new Set(validation);
+  const train = Array.from({ length: count }, (_, i) => i).filter((i) => !held.has(i));
+  return { train, validation };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e4) / 1e4;
+}
+
+export const trainCommand: Command = {
+  spec: {
+    name: 'train',
+    summary: 'Train a U-Net on 2D slices of NIfTI image and mask volumes and save a checkpoint.',
+    usage: 'medunet train --image IMG.nii.gz --mask MASK.nii.gz [--image ... --mask ...] [options]',
+    options: [
+      { name: 'image', type: 'string', multiple: true, value: 'PATH', help: 'image volume (.nii or .nii.gz)', required: true },
+      { name: 'mask', type: 'string', multiple: true, value: 'PATH', help: 'mask volume of the image given in the same position; non-zero voxels are foreground', required: true },
+      { name: 'output', type: 'string', value: 'PATH', default: 'out/model.pt', help: 'checkpoint to write after each epoch' },
+      { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', default: 'axial', help: 'slicing axis (voxel axis z, y or x)' },
+      { name: 'epochs', type: 'string', value: 'N', default: '10', help: 'passes over the training slices' },
+      { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per batch' },
+      { name: 'lr', type: 'string', value: 'X', default: '0.001', help: 'Adam learning rate' },
+      { name: 'base-width', type: 'string', value: 'N', default: '16', help: 'channels of the first U-Net level (64 in the classic model)' },
+      { name: 'classes', type: 'string', value: 'N', default: '1', help: 'output classes; above 1, mask voxels are class labels 0..N-1' },
+      { name: 'val-slices', type: 'string', value: 'LIST', help: 'slices held out for validation in every volume, e.g. 50:64,100:114 (end excluded)' },
+      { name: 'val-blocks', type: 'string', value: 'N', default: '2', help: 'without --val-slices: number of whole blocks of slices held out per volume' },
+      { name: 'val-block-size', type: 'string', value: 'N', default: '12', help: 'slices per held-out block' },
+      { name: 'no-augment', type: 'boolean', help: 'train without random affine, flip and intensity augmentation' },
+      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the forward pass in bfloat16 autocast (faster on CPUs with AMX or AVX-512 bf16)' },
+      { name: 'seed', type: 'string', value: 'N', default: '42', help: 'seed of weights, shuffling, augmentation and held-out blocks' },
+    ],
+    examples: [
+      'medunet train --image data/sample/ch2.nii.gz --mask data/sample/ch2bet.nii.gz --epochs 8 --output out/brain.pt',
+      'medunet train --image a.nii.gz --mask a_seg.nii.gz --image b.nii.gz --mask b_seg.nii.gz --classes 3 --json',
+    ],
+  },
+  run,
+};

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+//
+// Reading NIfTI volumes (.nii, .nii.gz and .hdr/.img pairs); writing is in nifti-write.ts and
+// re-exported here.
+
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { constants as zlibConstants, gunzip, gunzipSync } from 'node:zlib';
+
+import { NiftiError } from '../errors.js';
+import { checkOptions, checkString, typeError } from '../validate.js';
+import {
+  applyScaling,
+  decodeVoxels,
+  parseHeader,
+  type NiftiDatatype,
+  type NiftiHeaderInfo,
+  type ParsedHeader,
+  type VoxelArray,
+} from './nifti-format.js';
+import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
+
+export { NIFTI_DATATYPES, type NiftiDatatype, type NiftiHeaderInfo, type VoxelArray } from './nifti-format.js';
+export { writeNifti, writeNiftiAsync, type NiftiWriteInput, type WriteNiftiOptions } from './nifti-write.js';
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * A volume read from a NIfTI file.
+ *
+ * - `data` contains the voxels with x (the first voxel axis, i) fastest, then y (j), then z (k),
+ *   then any further dims, exactly in file order: voxel (i, j, k) is
+ *   `data[i + dims[0] * (j + dims[1] * k)]`. No axis is flipped or reordered.
+ * - When scaling applies (`scl_slope` finite and non-zero, and not the identity), integer and
+ *   float32 data become a Float32Array and float64 data stays a Float64Array. Otherwise `data`
+ *   has the file's type (int64 and uint64 as BigInt64Array and BigUint64Array).
+ * - `affine` maps voxel indices (i, j, k, 1) to world coordinates in the RAS+ convention of
+ *   NIfTI (x to the subject's right, y anterior, z superior). Its unit is millimetres when
+ *   `header.xyztUnits & 7` is 2, the common case.
+ * - Values are always in the machine's byte order, whatever the file's order.
+ */
+export interface NiftiVolume<T extends VoxelArray = VoxelArray> {
+  data: T;
+  /** Sizes of dim[1..dim[0]], x first; at least 3 entries (missing or 0 sizes read as 1). */
+  dims: number[];
+  /** Voxel sizes matching `dims` (pixdim[1..]); for spatial axes in `header.xyztUnits`, usually mm. */
+  pixdim: number[];
+  /** 4x4 voxel-to-world matrix: the sform if sform_code > 0, else the qform if qform_code > 0, else diag(pixdim). */
+  affine: number[][];
+  /** The file's datatype, also when `data` was scaled to float. */
+  datatype: NiftiDatatype;
+  header: NiftiHeaderInfo;
+}
+
+/** Options of `readNifti` and `readNiftiAsync`. */
+export interface ReadNiftiOptions {
+  /** Apply `scl_slope` and `scl_inter` (default true). With false, `data` has the file's type. */
+  applyScaling?: boolean;
+  /** Convert `data` to a Float32Array whatever its type (default false). */
+  toFloat32?: boolean;
+}
+
+/** Like `NiftiVolume` without the voxel data. */
+export type NiftiHeaderOnly = Omit<NiftiVolume, 'data'>;
+
+/**
+ * Reads a NIfTI-1 or NIfTI-2 volume.
+ *
+ * Plain and gzip-compressed files are recognised by content, not by name. Multi-member gzip
+ * files are read whole. For a header/image pair, pass the .hdr path (or the .img path) and the
+ * other file is found next to it, compressed or not. The voxel data starts at `vox_offset` and
+ * is sized from dim[0] and dim[1..dim[0]]. The layout, dtype and affine rules are those of
+ * {@link NiftiVolume}.
+ *
+ * @param path - .nii, .nii.gz, .hdr or .img file.
+ * @param options - `applyScaling` (default true), `toFloat32` (default false).
+ * @returns The decoded volume.
+ * @throws {NiftiError} code `ERR_NIFTI`, message starting with the path, when the file is
+ *   missing, unreadable, not NIfTI, truncated, of an unsupported datatype or has invalid dims.
+ * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` for a non-string path or bad options.
+ * @example
+ * const scan = readNifti('data/ch2.nii.gz', { toFloat32: true });
+ * const [nx, ny, nz] = scan.dims; // voxel (i, j, k) is scan.data[i + nx * (j + ny * k)]
+ * @see https://nipy.org/nibabel/nifti_images.html
+ */
+export function readNifti(path: string, options?: ReadNiftiOptions): NiftiVolume {
+  const { applyScaling: scale, toFloat32 } = checkReadOptions(path, options);
+  return withNiftiErrors(path, 'read', () => {
+    const headerPath = headerPathOf(path);
+    const bytes = inflateIfGzip(headerPath, readFileSync(headerPath));
+    const parsed = parseHeader(headerPath, bytes);
+    const imageBytes = parsed.isPair ? readPairImage(headerPath) : bytes;
+    return buildVolume(headerPath, parsed, imageBytes, scale, toFloat32);
+  });
+}
+
+/**
+ * Reads a NIfTI volume like {@link readNifti}, with file reading and gunzip on the libuv
+ * thread pool. Decoding the bytes into the typed array runs on the calling thread.
+ *
+ * @returns A promise of the decoded volume.
+ * @throws {NiftiError} (as a rejection) for the same causes as `readNifti`.
+ * @example
+ * const [image, mask] = await Promise.all([readNiftiAsync('ch2.nii.gz'), readNiftiAsync('ch2bet.nii.gz')]);
+ */
+export async function readNiftiAsync(path: string, options?: ReadNiftiOptions): Promise<NiftiVolume> {
+  const { applyScaling: scale, toFloat32 } = checkReadOptions(path, options);
+  return withNiftiErrorsAsync(path, 'read', async () => {
+    const headerPath = headerPathOf(path);
+    const bytes = await inflateIfGzipAsync(headerPath, await readFile(headerPath));
+    const parsed = parseHeader(headerPath, bytes);
+    const imageBytes = parsed.isPair ? await readPairImageAsync(headerPath) : bytes;
+    return buildVolume(headerPath, parsed, imageBytes, scale, toFloat32);
+  });
+}
+
+/**
+ * Reads only the header of a NIfTI file: dims, voxel sizes, affine, datatype and header fields.
+ *
+ * For gzip files only the start of the stream is decompressed, so this is fast on large
+ * volumes. The voxel data is not read, so a truncated file is not detected here.
+ *
+ * @throws {NiftiError} when the file is missing or its header is invalid.
+ * @example
+ * const { dims } = readNiftiHeader('ch2.nii.gz'); // [181, 217, 181]
+ */
+export function readNiftiHeader(path: string): NiftiHeaderOnly {
+  checkString('path', path);
+  return withNiftiErrors(path, 'read', () => {
+    const headerPath = headerPathOf(path);
+    const parsed = parseHeader(headerPath, readHeaderBytes(headerPath));
+    return headerOnly(parsed);
+  });
+}
+
+function checkReadOptions(path: unknown, options: unknown): Required<ReadNiftiOptions> {
+  checkString('path', path);
+  const opts = checkOptions<ReadNiftiOptions>('options', options);
+  const flag = (name: keyof ReadNiftiOptions, fallback: boolean): boolean => {
+    const value = opts[name];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') throw typeError(`options.${name}`, 'a boolean', value);
+    return value;
+  };
+  return { applyScaling: flag('applyScaling', true), toFloat32: flag('toFloat32', false) };
+}
+
+function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+// node:zlib decompresses every member of a multi-member gzip file, unlike the gzip decoder
+// bundled with nifti-reader-js, which stops after the first.
+function inflateIfGzip(path: string, bytes: Uint8Array): Uint8Array {
+  if (!isGzip(bytes)) return bytes;
+  try {
+    return gunzipSync(bytes);
+  } catch (error) {
+    throw gzipError(path, error);
+  }
+}
+
+async function inflateIfGzipAsync(path: string, bytes: Uint8Array): Promise<Uint8Array> {
+  if (!isGzip(bytes)) return bytes;
+  try {
+    return await gunzipAsync(bytes);
+  } catch (error) {
+    throw gzipError(path, error);
+  }
+}
+
+function gzipError(path: string, error: unknown): NiftiError {
+  const message = (error as Error).message;
+  const reason = /unexpected end/i.test(message) ? 'truncated gzip stream' : `invalid gzip data (${message})`;
+  return new NiftiError(path, reason, { cause: error });
+}
+
+const PAIR_IMAGE = /\.img(\.gz)?$/i;
+const PAIR_HEADER = /\.hdr(\.gz)?$/i;
+
+/** For an .img path, the .hdr (or .hdr.gz) beside it when one exists; otherwise `path` itself. */
+function headerPathOf(path: string): string {
+  if (!PAIR_IMAGE.test(path)) return path;
+  const stem = path.replace(PAIR_IMAGE, '');
+  const header = [`${stem}.hdr`, `${stem}.hdr.gz`].find((candidate) => existsSync(candidate));
+  return header ?? path;
+}
+
+function pairImageCandidates(headerPath: string): string[] {
+  if (!PAIR_HEADER.test(headerPath)) {
+    throw new NiftiError(headerPath, 'header of a .hdr/.img pair (magic "ni1"), but the name does not end in .hdr');
+  }
+  const stem = headerPath.replace(PAIR_HEADER, '');
+  return [`${stem}.img`, `${stem}.img.gz`];
+}
+
+function readPairImage(headerPath: string): Uint8Array {
+  const candidates = pairImageCandidates(headerPath);
+  const imagePath = candidates.find((candidate) => existsSync(candidate));
+  if (imagePath === undefined) throw missingImage(headerPath, candidates);
+  return inflateIfGzip(imagePath, readFileSync(imagePath));
+}
+
+async function readPairImageAsync(headerPath: string): Promise<Uint8Array> {
+  const candidates = pairImageCandidates(headerPath);
+  const imagePath = candidates.find((candidate) => existsSync(candidate));
+  if (imagePath === undefined) throw missingImage(headerPath, candidates);
+  return inflateIfGzipAsync(imagePath, await readFile(imagePath));
+}
+
+function missingImage(headerPath: string, candidates: string[]): NiftiError {
+  return new NiftiError(headerPath, `image file of the .hdr/.img pair not found (tried ${candidates.join(', ')})`);
+}
+
+function buildVolume(
+  path: string,
+  parsed: ParsedHeader,
+  imageBytes: Uint8Array,
+  scale: boolean,
+  toFloat32: boolean,
+): NiftiVolume {
+  const expected = parsed.voxelCount * parsed.datatype.bytes;
+  const available = Math.max(0, imageBytes.length - parsed.dataOffset);
+  if (available < expected) {
+    throw new NiftiError(
+      path,
+      `truncated: expected ${expected} bytes of voxel data at offset ${parsed.dataOffset}, found ${available}`,
+    );
+  }
+  let data = decodeVoxels(imageBytes, parsed.dataOffset, parsed.voxelCount, parsed.datatype, parsed.info.littleEndian);
+  if (scale) data = applyScaling(data, parsed.info.sclSlope, parsed.info.sclInter);
+  if (toFloat32) data = toFloat32Array(data);
+  return { data, ...headerOnly(parsed) };
+}
+
+function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
+  return {
+    dims: parsed.dims,
+    pixdim: parsed.pixdim,
+    affine: parsed.affine,
+    datatype: parsed.datatype.name,
+    header: parsed.info,
+  };
+}
+
+/**
+ * Copies voxel data into a Float32Array (bigint values through Number); returns a Float32Array
+ * input unchanged.
+ */
+export function toFloat32Array(data: VoxelArray | ArrayLike<number>): Float32Array {
+  if (data instanceof Float32Array) return data;
+  const out = new Float32Array(data.length);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < data.length; i++) out[i] = Number(data[i]!);
+  } else {
+    const values = data as ArrayLike<number>;
+    for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  }
+  return out;
+}
+
+/**
+ * Reads enough of the file to hold the header and its 4-byte extension flag. For gzip files,
+ * compressed chunks are read until the decompressed prefix is long enough.
+ */
+function readHeaderBytes(path: string): Uint8Array {
+  const needed = 544;
+  const fd = openSync(path, 'r');
+  try {
+    let chunkSize = 4096;
+    let compressed = Buffer.alloc(0);
+    for (;;) {
+      const chunk = Buffer.alloc(chunkSize);
+      const read = readSync(fd, chunk, 0, chunkSize, compressed.length);
+      compressed = Buffer.concat([compressed, chunk.subarray(0, read)]);
+      const endOfFile = read < chunkSize;
+      if (!isGzip(compressed)) return compressed;
+      const prefix = inflatePrefix(path, compressed, endOfFile);
+      if (prefix.length >= needed || endOfFile) return prefix;
+      chunkSize *= 2;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Decompresses the available prefix of a gzip stream, without failing on a cut-off end. */
+function inflatePrefix(path: string, compressed: Uint8Array, complete: boolean): Uint8Array {
+  try {
+    return gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch (error) {
+    if (!complete && /unexpected end/i.test((error as Error).message)) return new Uint8Array(0);
+    throw gzipError(path, error);
+  }
+}
+
+/**
+ * Reads only the header of a NIfTI file, like {@link readNiftiHeader}, without blocking on
+ * file reads.
+ */
+export async function readNiftiHeaderAsync(path: string): Promise<NiftiHeaderOnly> {
+  checkString('path', path);
+  return withNiftiErrorsAsync(path, 'read', async () => {
+    const headerPath = headerPathOf(path);
+    const handle = await open(headerPath, 'r');
+    try {
+      let chunkSize = 4096;
+      let compressed = Buffer.alloc(0);
+      for (;;) {
+        const chunk = Buffer.alloc(chunkSize);
+        const { bytesRead } = await handle.read(chunk, 0, chunkSize, compressed.length);
+        compressed = Buffer.concat([compressed, chunk.subarray(0, bytesRead)]);
+        const endOfFile = bytesRead < chunkSize;
+        const bytes = isGzip(compressed) ? inflatePrefix(headerPath, compressed, endOfFile) : compressed;
+        if (bytes.length >= 544 || endOfFile || !isGzip(compressed)) {
+          return headerOnly(parseHeader(headerPath, bytes));
+        }
+        chunkSize *= 2;
+      }
+    } finally {
+      await handle.close();
+    }
+  });
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+//
+// UNet checkpoints: the state dict plus a JSON metadata record in one file in the `torch.save`
+// zip format, so that PyTorch can read it with `torch.load` and medunet can rebuild the model
+// from it. Plain PyTorch state dicts of the classic U-Net load too.
+
+import { CheckpointError } from '../errors.js';
+import { native } from '../native.js';
+import { resolveDevice } from '../device.js';
+import { UNet, type UNetArchitecture } from '../models/unet.js';
+import { formatShape, tidy, type Tensor } from '../tensor.js';
+import { checkOptions, checkString, typeError } from '../validate.js';
+
+/** Value of `format` in the metadata that medunet writes. */
+export const CHECKPOINT_FORMAT = 'medunet';
+
+/** Version of the checkpoint layout; readers reject newer versions. */
+export const CHECKPOINT_VERSION = 1;
+
+/** The metadata record stored next to the state dict. */
+export interface CheckpointMetadata {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  architecture: UNetArchitecture;
+  /** Anything the caller passed as `extra` (epoch, history, data set, ...). */
+  [key: string]: unknown;
+}
+
+/**
+ * Writes a UNet's state dict and metadata to `path`, replacing the file.
+ *
+ * The metadata is `{ format: 'medunet', version, architecture: { name: 'UNet', inChannels,
+ * numClasses, baseWidth }, ...extra }`; `extra` must be JSON-serialisable and must not use
+ * those keys. In PyTorch, `torch.load(path)` returns `{'state_dict': ..., 'metadata': json_text}`.
+ *
+ * @param path - Output file.
+ * @param model - The model to save.
+ * @param extra - More metadata, such as `{ epoch: 10, valDice: 0.91 }`.
+ * @throws TypeError for bad arguments; CheckpointError when the file cannot be written.
+ * @example
+ * saveCheckpoint('unet.pt', model, { epoch: 20 });
+ */
+export function saveCheckpoint(path: string, model: UNet, extra?: Record<string, unknown>): void {
+  checkString('path', path);
+  if (!(model instanceof UNet)) throw typeError('model', 'a UNet', model);
+  const more = checkOptions<Record<string, unknown>>('extra', extra);
+  for (const reserved of ['format', 'version', 'architecture']) {
+    if (reserved in more) throw typeError(`extra.${reserved}`, 'absent (medunet sets it)', more[reserved]);
+  }
+  const metadata: CheckpointMetadata = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    medunetVersion: native.versions.medunet,
+    architecture: model.architecture,
+    ...more,
+  };
+  let text: string;
+  try {
+    text = JSON.stringify(metadata);
+  } catch (error) {
+    throw new CheckpointError(path, `the metadata is not JSON-serialisable: ${(error as Error).message}`, { cause: error });
+  }
+  tidy(() => {
+    // Copies on the CPU, so that a model on a GPU writes a checkpoint that loads anywhere.
+    const tensors: Record<string, Tensor> = {};
+    for (const [key, value] of model.stateDict()) tensors[key] = value.device === 'cpu' ? value : value.to('cpu');
+    try {
+      native.saveCheckpoint(path, tensors, text);
+    } catch (error) {
+      throw new CheckpointError(path, `could not write the checkpoint: ${(error as Error).message}`, { cause: error });
+    }
+  });
+}
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** Device for the model; default 'cpu'. */
+  device?: string;
+}
+
+/** A checkpoint's contents, as {@link readCheckpoint} returns them. */
+export interface CheckpointContents {
+  /** The parsed metadata, or null for a plain PyTorch state dict. */
+  metadata: CheckpointMetadata | null;
+  /** The state dict; the caller owns (and should dispose) these tensors. */
+  tensors: Map<string, Tensor>;
+}
+
+/**
+ * Reads a checkpoint written by {@link saveCheckpoint}, or a PyTorch state dict saved with
+ * `torch.save(model.state_dict(), path)`. A `module.` prefix on every key (left by
+ * `nn.DataParallel`) is removed.
+ *
+ * @param path - Checkpoint file.
+ * @throws CheckpointError when the file cannot be read or its metadata is invalid.
+ */
+export function readCheckpoint(path: string): CheckpointContents {
+  checkString('path', path);
+  let raw: ReturnType<typeof native.loadCheckpoint>;
+  try {
+    raw = native.loadCheckpoint(path);
+  } catch (error) {
+    throw new CheckpointError(path, `could not read the checkpoint: ${(error as Error).message}`, { cause: error });
+  }
+  const entries = Object.entries(raw.tensors);
+  const prefixed = entries.length > 0 && entries.every(([key]) => key.startsWith('module.'));
+  const tensors = new Map(entries.map(([key, value]) => [prefixed ? key.slice('module.'.length) : key, value]));
+  if (raw.metadata === null) return { metadata: null, tensors };
+  try {
+    return { metadata: parseMetadata(path, raw.metadata), tensors };
+  } catch (error) {
+    for (const value of tensors.values()) value.dispose();
+    throw error;
+  }
+}
+
+function parseMetadata(path: string, text: string): CheckpointMetadata {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new CheckpointError(path, `the metadata is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const record = parsed as Partial<CheckpointMetadata> | null;
+  if (record === null || typeof record !== 'object' || record.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(path, `the metadata does not come from medunet (format ${JSON.stringify(record?.format)}, expected "${CHECKPOINT_FORMAT}")`);
+  }
+  if (typeof record.version !== 'number' || record.version > CHECKPOINT_VERSION) {
+    throw new CheckpointError(path, `checkpoint version ${String(record.version)} is newer than this medunet reads (${CHECKPOINT_VERSION}); upgrade medunet`);
+  }
+  const architecture = record.architecture;
+  const fields = ['inChannels', 'numClasses', 'baseWidth'] as const;
+  if (
+    architecture === undefined ||
+    architecture.name !== 'UNet' ||
+    !fields.every((field) => Number.isSafeInteger(architecture[field]) && architecture[field] > 0)
+  ) {
+    throw new CheckpointError(path, `the metadata has no valid UNet architecture: ${JSON.stringify(architecture)}`);
+  }
+  return record as CheckpointMetadata;
+}
+
+/** Derives the architecture from the shapes of the first and last convolution weights. */
+function inferArchitecture(path: string, tensors: Map<string, Tensor>): UNetArchitecture {
+  const first = tensors.get('inc.double_conv.0.weight');
+  const last = tensors.get('outc.weight');
+  if (first === undefined || last === undefined) {
+    throw new CheckpointError(
+      path,
+      'the checkpoint has no medunet metadata and no `inc.double_conv.0.weight` and `outc.weight` to infer a UNet from',
+    );
+  }
+  if (first.dim() !== 4 || last.dim() !== 4) {
+    throw new CheckpointError(
+      path,
+      `cannot infer a UNet from \`inc.double_conv.0.weight\` ${formatShape(first.shape)} and \`outc.weight\` ${formatShape(last.shape)}`,
+    );
+  }
+  return {
+    name: 'UNet',
+    inChannels: first.shape[1] as number,
+    numClasses: last.shape[0] as number,
+    baseWidth: first.shape[0] as number,
+  };
+}
+
+/**
+ * Builds a {@link UNet} from a checkpoint and loads its weights (strictly: every key must
+ * match). The architecture comes from the metadata, or, for a plain PyTorch state dict, from
+ * the shapes of `inc.double_conv.0.weight` (`[baseWidth, inChannels, 3, 3]`) and `outc.weight`
+ * (`[numClasses, baseWidth, 1, 1]`). The model is returned in evaluation mode.
+ *
+ * @param path - A checkpoint from {@link saveCheckpoint} or `torch.save(model.state_dict(), path)`.
+ * @param options - `device` (default 'cpu').
+ * @returns The model.
+ * @throws CheckpointError when the file cannot be read or does not fit a UNet (the cause is the
+ *   state-dict error naming the keys).
+ * @example
+ * const model = loadModel('unet.pt');
+ */
+export function loadModel(path: string, options?: LoadModelOptions): UNet {
+  const opts = checkOptions<LoadModelOptions>('options', options);
+  const device = resolveDevice(opts.device ?? 'cpu', 'options.device');
+  const { metadata, tensors } = readCheckpoint(path);
+  try {
+    const architecture = metadata?.architecture ?? inferArchitecture(path, tensors);
+    let model: UNet;
+    try {
+      model = new UNet(architecture);
+    } catch (error) {
+      throw new CheckpointError(path, `invalid UNet architecture ${JSON.stringify(architecture)}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      model.loadStateDict(tensors);
+    } catch (error) {
+      model.dispose();
+      throw new CheckpointError(path, (error as Error).message, { cause: error });
+    }
+    return model.to(device).eval();
+  } finally {
+    for (const value of tensors.values()) value.dispose();
+  }
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+//
+// Training, evaluation, prediction and checkpoints.
+
+export {
+  trainModel,
+  evaluateModel,
+  type TrainBatch,
+  type BatchSource,
+  type LossFunction,
+  type BatchInfo,
+  type EpochRecord,
+  type TrainHistory,
+  type TrainOptions,
+  type EvaluationResult,
+} from './train.js';
+export { predictVolume, type VolumeInput, type PredictOptions, type PredictResult } from './predict.js';
+export {
+  saveCheckpoint,
+  loadModel,
+  readCheckpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointMetadata,
+  type CheckpointContents,
+  type LoadModelOptions,
+} from './checkpoint.js';

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT
+//
+// Slice-by-slice prediction of a 3-D volume with a 2-D segmentation model.
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import {
+  extractSlice,
+  insertSlice,
+  normalizeIntensity,
+  resolveAxis,
+  sliceCount,
+  sliceShape,
+  toFloat32Array,
+  type Axis,
+  type VoxelArray,
+} from '../data/index.js';
+import { resolveDevice, sameDevice } from '../device.js';
+import { UNet } from '../models/unet.js';
+import { Module } from '../nn/module.js';
+import { sigmoid, softmax } from '../nn/functional.js';
+import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
+import { checkBoolean, checkInt, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+
+/** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
+export interface VolumeInput {
+  data: VoxelArray | ArrayLike<number>;
+  /** [nx, ny, nz] (further sizes must be 1). */
+  dims: readonly number[];
+}
+
+/** Options of {@link predictVolume}. */
+export interface PredictOptions {
+  /** Axis the 2-D slices are perpendicular to; default 'axial' (z). */
+  axis?: Axis;
+  /** Slices per forward pass; default 8. */
+  batchSize?: number;
+  /** Device to run on; default: the device of the model's parameters. The model must already be there. */
+  device?: string;
+  /** One-class models: a foreground probability above this is labelled 1; default 0.5. */
+  threshold?: number;
+  /** Intensity normalisation of the whole volume, as the training dataset applies it; default 'minmax'. */
+  normalize?: 'minmax' | 'zscore' | 'none';
+  /** Run the forward pass under autocast in this dtype; default null. */
+  autocast?: 'bfloat16' | null;
+  /** Also return the probabilities; default false. */
+  probabilities?: boolean;
+  /** Called after each batch with the slices done and the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops between batches; `predictVolume` then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Result of {@link predictVolume}. */
+export interface PredictResult {
+  /** One class label per voxel (0 or 1 for one-class models), in the volume's voxel order. */
+  mask: Uint8Array;
+  /** The volume's dims, copied. */
+  dims: number[];
+  /**
+   * With `probabilities`: the foreground probability per voxel for one-class models; for K
+   * classes, K volumes one after another (class k's probabilities start at `k * voxels`).
+   */
+  probabilities?: Float32Array;
+}
+
+interface CheckedPredictOptions {
+  axis: 0 | 1 | 2;
+  batchSize: number;
+  device: string | undefined;
+  threshold: number;
+  normalize: 'minmax' | 'zscore' | 'none';
+  autocast: 'bfloat16' | null;
+  probabilities: boolean;
+  onProgress: ((done: number, total: number) => void) | undefined;
+  signal: AbortSignal | undefined;
+}
+
+function checkPredictOptions(options: unknown): CheckedPredictOptions {
+  const opts = checkOptions<PredictOptions>('options', options);
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('options.onProgress', 'a function', opts.onProgress);
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
+  return {
+    axis: resolveAxis(opts.axis ?? 'axial', 'options.axis'),
+    batchSize: checkInt('options.batchSize', opts.batchSize ?? 8, 1),
+    device: opts.device === undefined ? undefined : resolveDevice(opts.device, 'options.device'),
+    threshold: checkNumber('options.threshold', opts.threshold ?? 0.5, 0, 1),
+    normalize: checkOneOf('options.normalize', opts.normalize ?? 'minmax', ['minmax', 'zscore', 'none'] as const),
+    autocast: opts.autocast == null ? null : checkOneOf('options.autocast', opts.autocast, ['bfloat16'] as const),
+    probabilities: checkBoolean('options.probabilities', opts.probabilities ?? false),
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  };
+}
+
+/** Picks the device: the requested one, which must hold the model, or the model's own. */
+function modelDevice(model: Module, requested: string | undefined): string {
+  const first = model.parameters()[0];
+  if (first === undefined) return requested ?? 'cpu';
+  if (requested !== undefined && !sameDevice(first.device, requested)) {
+    throw rangeError('options.device', `the device of the model's parameters (${first.device}); call model.to(device) first`, requested);
+  }
+  return first.device;
+}
+
+/**
+ * Segments a volume slice by slice with a 2-D model, as the classic tutorial's inference does.
+ *
+ * The volume is normalised as a whole, with the same `normalizeIntensity` the dataset uses, and
+ * cut into slices along `axis`. The slices run through the model in batches of `batchSize`, in
+ * evaluation mode and without gradients, and the labels go back in the volume's voxel order. One-class
+ * models give `sigmoid(logit) > threshold`; K-class models give the argmax over the classes.
+ * Slices of any height and width work, because the UNet pads and crops. The model's training
+ * mode is restored afterwards. The work runs on the calling thread, yielding to the event loop
+ * between batches.
+ *
+ * @param model - A one-input-channel model such as {@link UNet}, mapping `[B, 1, H, W]` to `[B, K, H, W]`.
+ * @param volume - `{ data, dims }`, e.g. a `NiftiVolume` from `readNifti`.
+ * @param options - `axis`, `batchSize`, `device`, `threshold`, `normalize`, `autocast`,
+ *   `probabilities`, `onProgress`, `signal`.
+ * @returns The label mask, the dims and, when asked, the probabilities.
+ * @throws TypeError or RangeError for bad arguments; the signal's reason when aborted.
+ * @example
+ * const volume = readNifti('ch2.nii.gz');
+ * const { mask } = await predictVolume(model, volume, { batchSize: 16 });
+ * writeNifti('mask.nii.gz', { data: mask, dims: volume.dims, affine: volume.affine });
+ */
+export async function predictVolume(model: Module, volume: VolumeInput, options?: PredictOptions): Promise<PredictResult> {
+  if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
+  if (model instanceof UNet && model.inChannels !== 1) {
+    throw rangeError('model', 'a model with 1 input channel (slices have one channel)', `a UNet with ${model.inChannels} input channels`);
+  }
+  if (volume === null || typeof volume !== 'object') throw typeError('volume', 'an object with `data` and `dims`', volume);
+  const opts = checkPredictOptions(options);
+  const dims = [...volume.dims];
+  const total = sliceCount(dims, opts.axis);
+  const { height, width } = sliceShape(dims, opts.axis);
+  const voxels = total * height * width;
+  if (volume.data === null || typeof volume.data !== 'object' || volume.data.length !== voxels) {
+    throw rangeError('volume.data', `${voxels} voxels to match \`volume.dims\` [${dims.join(', ')}]`, volume.data?.length);
+  }
+  const device = modelDevice(model, opts.device);
+  const normalized = opts.normalize === 'none' ? toFloat32Array(volume.data as VoxelArray) : normalizeIntensity(volume.data as VoxelArray, { mode: opts.normalize });
+
+  const mask = new Uint8Array(voxels);
+  let probabilities: Float32Array | undefined;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (let start = 0; start < total; start += opts.batchSize) {
+      opts.signal?.throwIfAborted();
+      const count = Math.min(opts.batchSize, total - start);
+      const images = new Float32Array(count * height * width);
+      for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, start + i).data, i * height * width);
+      const { labels, scores, classes } = predictBatch(model, images, [count, 1, height, width], device, opts);
+      if (opts.probabilities && probabilities === undefined) probabilities = new Float32Array(classes * voxels);
+      const plane = height * width;
+      for (let i = 0; i < count; i++) {
+        insertSlice(mask, dims, opts.axis, start + i, labels.subarray(i * plane, (i + 1) * plane));
+        if (probabilities === undefined || scores === null) continue;
+        for (let k = 0; k < classes; k++) {
+          const offset = (i * classes + k) * plane;
+          insertSlice(probabilities.subarray(k * voxels, (k + 1) * voxels), dims, opts.axis, start + i, scores.subarray(offset, offset + plane));
+        }
+      }
+      opts.onProgress?.(start + count, total);
+      await yieldToEventLoop();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return probabilities === undefined ? { mask, dims } : { mask, dims, probabilities };
+}
+
+/** Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities `[B, K, H, W]`. */
+function predictBatch(
+  model: Module,
+  images: Float32Array,
+  shape: number[],
+  device: string,
+  opts: CheckedPredictOptions,
+): { labels: Uint8Array; scores: Float32Array | null; classes: number } {
+  return noGrad(() =>
+    tidy(() => {
+      const input = tensor(images, shape, { device });
+      const forward = (): Tensor => model.forward(input);
+      const deviceType = device.startsWith('cuda') ? 'cuda' : 'cpu';
+      let logits = opts.autocast === null ? forward() : autocast(opts.autocast, forward, { deviceType });
+      if (logits.dtype !== 'float32') logits = logits.to('float32');
+      const classes = logits.shape[1] as number;
+      const probabilities = classes === 1 ? sigmoid(logits) : softmax(logits, 1);
+      const labels = classes === 1 ? probabilities.gt(opts.threshold) : probabilities.argmax(1);
+      return {
+        labels: labels.to('uint8').data() as Uint8Array,
+        scores: opts.probabilities ? (probabilities.data() as Float32Array) : null,
+        classes,
+      };
+    }),
+  );
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+//
+// Error codes shared by the TypeScript layer and the addon. Every error medunet throws carries
+// one of these as its `code` property, so callers can branch on it without parsing messages.
+
+/** Stable error codes. */
+export const ErrorCode = {
+  /** An argument has the wrong JavaScript type (thrown as TypeError). */
+  INVALID_ARG_TYPE: 'ERR_INVALID_ARG_TYPE',
+  /** An argument has the right type but a bad value (thrown as RangeError). */
+  OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
+  /** A libtorch operation failed (thrown as Error). */
+  TORCH: 'ERR_TORCH',
+  /** A tensor, module or optimizer was used after `dispose()`. */
+  DISPOSED: 'ERR_TENSOR_DISPOSED',
+  /** CUDA was requested but this build or machine has none. */
+  CUDA_UNAVAILABLE: 'ERR_CUDA_UNAVAILABLE',
+  /** A NIfTI file could not be read or written. */
+  NIFTI: 'ERR_NIFTI',
+  /** A checkpoint could not be read, written or applied. */
+  CHECKPOINT: 'ERR_CHECKPOINT',
+  /** A state dict does not fit a module (missing, unexpected or mis-shaped keys). */
+  STATE_DICT: 'ERR_STATE_DICT',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Attaches `code` to an error and returns it. */
+export function withCode<E extends Error>(error: E, code: ErrorCodeValue): E & { code: ErrorCodeValue } {
+  return Object.assign(error, { code });
+}
+
+/** A failure to read or write a NIfTI file; the message starts with the file's path. */
+export class NiftiError extends Error {
+  readonly code = ErrorCode.NIFTI;
+  readonly path: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
+    this.name = 'NiftiError';
+    this.path = path;
+  }
+}
+
+/** A failure to read, write or apply a checkpoint; the message starts with the file's path. */
+export class CheckpointError extends Error {
+  readonly code = ErrorCode.CHECKPOINT;
+  readonly path: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(`${path}: ${reason}`, options);
+    this.name = 'CheckpointError';
+    this.path = path;
+  }
+}

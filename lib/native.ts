@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: MIT
+//
+// Loader and type declarations for the native addon (native/, built by cmake-js into
+// build/Release/medunet.node). Everything the TypeScript layer calls in C++ is declared here.
+// The TypeScript layer validates public arguments before it calls in; the addon re-checks only
+// what would otherwise crash (argument count and types, buffer sizes, devices).
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Element type of a tensor, named as in PyTorch (`torch.float32` is `'float32'`). */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+
+/** Typed arrays that tensors are created from and copied out to. */
+export type TypedArray =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
+
+/** Reduction applied by loss functions, as in `torch.nn.functional`. */
+export type Reduction = 'mean' | 'sum' | 'none';
+
+/**
+ * A libtorch tensor (`at::Tensor`) owned by JavaScript.
+ *
+ * Native memory is released when the object is garbage-collected, and at once by `dispose()`.
+ * Any use of a disposed tensor throws an `Error` with code `ERR_TENSOR_DISPOSED`.
+ * Operations return new tensors; methods whose name ends in `_` work in place and return `this`,
+ * as in PyTorch.
+ */
+export interface NativeTensor {
+  /** Sizes of each dimension, as `tensor.shape` in PyTorch. */
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** `'cpu'` or `'cuda:N'`. */
+  readonly device: string;
+  /** True once `dispose()` ran. */
+  readonly disposed: boolean;
+  requiresGrad: boolean;
+  /** Gradient accumulated by `backward()`, or null. Each read returns a new handle to it. */
+  readonly grad: NativeTensor | null;
+  readonly isLeaf: boolean;
+
+  numel(): number;
+  dim(): number;
+  /** The single element as a number; throws when `numel() !== 1`. */
+  item(): number;
+  /**
+   * A contiguous CPU copy of the elements in row-major order: Float32Array for float32, float16
+   * and bfloat16; Float64Array for float64; BigInt64Array for int64; Int32Array, Int16Array,
+   * Int8Array and Uint8Array for int32, int16, int8 and uint8; Uint8Array (0 or 1) for bool.
+   */
+  data(): TypedArray;
+  backward(gradient?: NativeTensor | null, retainGraph?: boolean): void;
+  /** Sets `.grad` to the given tensor or to null (`tensor.grad = None`). */
+  setGrad(grad: NativeTensor | null): void;
+  /** Moves to a device (`'cpu'`, `'cuda'`, `'cuda:1'`) or converts to a dtype. */
+  to(deviceOrDType: string): NativeTensor;
+  detach(): NativeTensor;
+  clone(): NativeTensor;
+  contiguous(): NativeTensor;
+  /** Channels-last (NHWC) memory layout for a 4D tensor, as `memory_format=torch.channels_last`. */
+  toChannelsLast(): NativeTensor;
+
+  // Shape operations.
+  reshape(shape: number[]): NativeTensor;
+  permute(dims: number[]): NativeTensor;
+  transpose(dim0: number, dim1: number): NativeTensor;
+  squeeze(dim?: number): NativeTensor;
+  unsqueeze(dim: number): NativeTensor;
+  flatten(startDim?: number, endDim?: number): NativeTensor;
+  narrow(dim: number, start: number, length: number): NativeTensor;
+  select(dim: number, index: number): NativeTensor;
+  indexSelect(dim: number, index: NativeTensor): NativeTensor;
+  expand(shape: number[]): NativeTensor;
+
+  // Element-wise arithmetic; `other` may be a tensor (broadcast) or a number.
+  add(other: NativeTensor | number, alpha?: number): NativeTensor;
+  sub(other: NativeTensor | number, alpha?: number): NativeTensor;
+  mul(other: NativeTensor | number): NativeTensor;
+  div(other: NativeTensor | number): NativeTensor;
+  pow(exponent: NativeTensor | number): NativeTensor;
+  neg(): NativeTensor;
+  abs(): NativeTensor;
+  exp(): NativeTensor;
+  log(): NativeTensor;
+  sqrt(): NativeTensor;
+  /** Either bound may be null for no bound. */
+  clamp(min: number | null, max: number | null): NativeTensor;
+  sigmoid(): NativeTensor;
+  relu(): NativeTensor;
+  softmax(dim: number): NativeTensor;
+  logSoftmax(dim: number): NativeTensor;
+  matmul(other: NativeTensor): NativeTensor;
+
+  // Reductions. Without `dims` they reduce over every element.
+  sum(dims?: number[] | null, keepdim?: boolean): NativeTensor;
+  mean(dims?: number[] | null, keepdim?: boolean): NativeTensor;
+  amax(dims?: number[] | null, keepdim?: boolean): NativeTensor;
+  amin(dims?: number[] | null, keepdim?: boolean): NativeTensor;
+  /** Index of the maximum along `dim` (int64), or of the flattened tensor when `dim` is omitted. */
+  argmax(dim?: number | null, keepdim?: boolean): NativeTensor;
+
+  // Comparisons return bool tensors.
+  eq(other: NativeTensor | number): NativeTensor;
+  ne(other: NativeTensor | number): NativeTensor;
+  gt(other: NativeTensor | number): NativeTensor;
+  ge(other: NativeTensor | number): NativeTensor;
+  lt(other: NativeTensor | number): NativeTensor;
+  le(other: NativeTensor | number): NativeTensor;
+  logicalAnd(other: NativeTensor): NativeTensor;
+  logicalOr(other: NativeTensor): NativeTensor;
+  logicalNot(): NativeTensor;
+
+  // In-place operations (return this).
+  add_(other: NativeTensor | number, alpha?: number): NativeTensor;
+  mul_(other: NativeTensor | number): NativeTensor;
+  copy_(source: NativeTensor): NativeTensor;
+  fill_(value: number): NativeTensor;
+  zero_(): NativeTensor;
+  uniform_(low: number, high: number): NativeTensor;
+  normal_(mean: number, std: number): NativeTensor;
+
+  /** Frees the native memory now; idempotent. */
+  dispose(): void;
+  /** A short description such as `Tensor[2, 1, 64, 64] float32 cpu`. */
+  toString(): string;
+}
+
+/** Options of `torch.optim.Adam`. */
+export interface NativeAdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+}
+
+/** Options of `torch.optim.SGD`. */
+export interface NativeSGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+/** A libtorch optimizer stepping tensors that JavaScript owns. */
+export interface NativeOptimizer {
+  step(): void;
+  /** Sets every gradient to null when `setToNone` (the default, as in PyTorch 2), else to zero. */
+  zeroGrad(setToNone?: boolean): void;
+  lr: number;
+  dispose(): void;
+}
+
+/** Counts of tensors that JavaScript holds handles to. */
+export interface NativeMemoryStats {
+  liveTensors: number;
+  cpuBytes: number;
+  cudaBytes: number;
+}
+
+/** Contents of a checkpoint file written by `saveCheckpoint`. */
+export interface NativeCheckpoint {
+  /** The JSON text stored under `metadata`, or null when the file has none. */
+  metadata: string | null;
+  tensors: Record<string, NativeTensor>;
+}
+
+/** The addon's exports. */
+export interface NativeBinding {
+  Tensor: { prototype: NativeTensor };
+  Adam: new (params: NativeTensor[], options: NativeAdamOptions) => NativeOptimizer;
+  SGD: new (params: NativeTensor[], options: NativeSGDOptions) => NativeOptimizer;
+
+  // Creation. `device` defaults to 'cpu', `dtype` to 'float32' (or to the array's type in `tensor`).
+  tensor(data: TypedArray | number[], shape: number[], dtype?: DType, device?: string, requiresGrad?: boolean): NativeTensor;
+  zeros(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  ones(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  full(shape: number[], value: number, dtype?: DType, device?: string): NativeTensor;
+  empty(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  rand(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  randn(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  arange(start: number, end: number, step: number, dtype?: DType, device?: string): NativeTensor;
+  cat(tensors: NativeTensor[], dim: number): NativeTensor;
+  stack(tensors: NativeTensor[], dim: number): NativeTensor;
+  where(condition: NativeTensor, input: NativeTensor, other: NativeTensor): NativeTensor;
+
+  // torch.nn.functional, with PyTorch's argument order. Pairs are [height, width].
+  conv2d(
+    input: NativeTensor,
+    weight: NativeTensor,
+    bias: NativeTensor | null,
+    stride: [number, number],
+    padding: [number, number],
+    dilation: [number, number],
+    groups: number,
+  ): NativeTensor;
+  convTranspose2d(
+    input: NativeTensor,
+    weight: NativeTensor,
+    bias: NativeTensor | null,
+    stride: [number, number],
+    padding: [number, number],
+    outputPadding: [number, number],
+    groups: number,
+    dilation: [number, number],
+  ): NativeTensor;
+  /** Updates `runningMean` and `runningVar` in place when `training` and they are given. */
+  batchNorm(
+    input: NativeTensor,
+    runningMean: NativeTensor | null,
+    runningVar: NativeTensor | null,
+    weight: NativeTensor | null,
+    bias: NativeTensor | null,
+    training: boolean,
+    momentum: number,
+    eps: number,
+  ): NativeTensor;
+  maxPool2d(
+    input: NativeTensor,
+    kernelSize: [number, number],
+    stride: [number, number],
+    padding: [number, number],
+    dilation: [number, number],
+    ceilMode: boolean,
+  ): NativeTensor;
+  relu(input: NativeTensor): NativeTensor;
+  sigmoid(input: NativeTensor): NativeTensor;
+  softmax(input: NativeTensor, dim: number): NativeTensor;
+  logSoftmax(input: NativeTensor, dim: number): NativeTensor;
+  /** `pad` lists (left, right, top, bottom, ...) from the last dimension backwards, as `F.pad`. */
+  pad(input: NativeTensor, pad: number[], mode: 'constant' | 'reflect' | 'replicate', value: number): NativeTensor;
+  interpolate(input: NativeTensor, size: [number, number], mode: 'nearest' | 'bilinear', alignCorners: boolean): NativeTensor;
+  binaryCrossEntropyWithLogits(
+    input: NativeTensor,
+    target: NativeTensor,
+    weight: NativeTensor | null,
+    reduction: Reduction,
+    posWeight: NativeTensor | null,
+  ): NativeTensor;
+  /** `target` holds int64 class indices. */
+  crossEntropy(input: NativeTensor, target: NativeTensor, weight: NativeTensor | null, reduction: Reduction, ignoreIndex: number): NativeTensor;
+  /** int64 indices to an int64 one-hot tensor with a trailing class dimension, as `F.one_hot`. */
+  oneHot(indices: NativeTensor, numClasses: number): NativeTensor;
+
+  // Autograd, autocast and randomness. Grad mode and autocast are per thread, as in libtorch.
+  isGradEnabled(): boolean;
+  setGradEnabled(enabled: boolean): void;
+  /** Enables or disables autocast for a device type ('cpu' or 'cuda') with a dtype ('bfloat16' or 'float16'). */
+  setAutocast(deviceType: 'cpu' | 'cuda', enabled: boolean, dtype: DType): void;
+  isAutocastEnabled(deviceType: 'cpu' | 'cuda'): boolean;
+  manualSeed(seed: number): void;
+
+  // Devices and threads.
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  /** Sets OpenBLAS's own thread count; returns false when libtorch does not use OpenBLAS. */
+  setBlasThreads(n: number): boolean;
+
+  // Memory scopes: `scopeEnd(marker, keep)` disposes every tensor handle created after
+  // `scopeBegin()` returned `marker`, except those in `keep` and those passed to `keep()`.
+  // Handles in `keep` then belong to the enclosing scope; `keep()` exempts a handle from all scopes.
+  scopeBegin(): number;
+  scopeEnd(marker: number, keep: NativeTensor[]): void;
+  keep(tensor: NativeTensor): NativeTensor;
+  memoryStats(): NativeMemoryStats;
+
+  // Checkpoints: a zip file in the `torch.save` format holding a dict with a `state_dict`
+  // (str to tensor) and `metadata` (a JSON string). PyTorch reads it with `torch.load`.
+  saveCheckpoint(path: string, tensors: Record<string, NativeTensor>, metadata: string): void;
+  loadCheckpoint(path: string): NativeCheckpoint;
+
+  /** Versions the addon was built with. */
+  readonly versions: { torch: string; cuda: string | null; napi: number; medunet: string };
+}
+
+/**
+ * Locates and loads the addon. Order: the `MEDUNET_ADDON` environment variable (a path to a
+ * .node file); the local cmake-js build (build/Release); a prebuilt binary under
+ * prebuilds/<platform>-<arch>/. Throws an Error listing the places tried and how to build.
+ */
+function loadBinding(): NativeBinding {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = findPackageRoot(here);
+  const require = createRequire(join(root, 'package.json'));
+  const candidates = [
+    process.env['MEDUNET_ADDON'],
+    join(root, 'build', 'Release', 'medunet.node'),
+    join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'medunet.node'),
+  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) {
+      failures.push(`  ${candidate}: not found`);
+      continue;
+    }
+    try {
+      return require(candidate) as NativeBinding;
+    } catch (error) {
+      failures.push(`  ${candidate}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(
+    [
+      `medunet: could not load the native addon for ${process.platform}-${process.arch} (Node-API 8, libtorch 1.13 or 2.x).`,
+      'Tried:',
+      ...failures,
+      'Build it from source with `npm run build:native` (needs CMake, a C++17 compiler and libtorch;',
+      'on Debian or Ubuntu `sh scripts/setup.sh` installs libtorch-dev), or set MEDUNET_ADDON to a built medunet.node.',
+    ].join('\n'),
+  );
+}
+
+/** Walks up from `start` to the folder holding medunet's package.json. */
+function findPackageRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'CMakeLists.txt'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
+
+/** The loaded addon. Loading happens once, on first import of this module. */
+export const native: NativeBinding = loadBinding();

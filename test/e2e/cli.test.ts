@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+//
+// The `medunet` command end to end on a synthetic volume: train, predict, evaluate, help and
+// failures, through the built dist/cli/main.js as a user runs it.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNifti } from '../../lib/data/nifti.js';
+import { lastJsonLine, medunet, requireBuild, TEST_AFFINE, writeSyntheticPair } from './helpers.js';
+
+let dir: string;
+let pair: { image: string; mask: string };
+let checkpoint: string;
+
+beforeAll(() => {
+  requireBuild();
+  dir = mkdtempSync(join(tmpdir(), 'medunet-cli-'));
+  pair = writeSyntheticPair(dir);
+  checkpoint = join(dir, 'model.pt');
+});
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('medunet train', () => {
+  it('trains, validates on held-out slices and saves a checkpoint', () => {
+    const args = ['train', '--image', pair.image, '--mask', pair.mask, '--val-slices', '8:12', '--epochs', '3'];
+    const result = medunet([...args, '--batch-size', '4', '--base-width', '4', '--output', checkpoint, '--json', '--device', 'cpu']);
+    expect(result.stderr).toContain('epoch 3/3');
+    expect(result.status).toBe(0);
+    const summary = lastJsonLine(result.stdout);
+    expect(summary['command']).toBe('train');
+    expect(summary['checkpoint']).toBe(checkpoint);
+    expect(summary['trainSlices']).toBe(20);
+    expect(summary['heldOutSlices']).toEqual({ [pair.image]: '8:12' });
+    expect(summary['valDice']).toBeGreaterThanOrEqual(0);
+    expect(summary['valDice']).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(summary['loss'])).toBe(true);
+    expect(existsSync(checkpoint)).toBe(true);
+  });
+
+  it('fails: a missing image names the file', () => {
+    const missing = join(dir, 'absent.nii.gz');
+    const result = medunet(['train', '--image', missing, '--mask', pair.mask, '--epochs', '1']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(missing);
+  });
+
+  it('rejects: an image without its mask', () => {
+    const result = medunet(['train', '--image', pair.image]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--mask/);
+  });
+
+  it('rejects: a non-numeric epoch count', () => {
+    const result = medunet(['train', '--image', pair.image, '--mask', pair.mask, '--epochs', 'ten']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--epochs must be an integer; got "ten"/);
+  });
+
+  it('rejects: held-out slices beyond the volume', () => {
+    const result = medunet(['train', '--image', pair.image, '--mask', pair.mask, '--val-slices', '20:30']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--val-slices: slice 29 is out of range; the volume has 24 slices/);
+  });
+
+  it('fails: cuda on a machine without it', { skip: process.env['MEDUNET_EXPECT_CUDA'] === '1' }, () => {
+    const result = medunet(['train', '--image', pair.image, '--mask', pair.mask, '--device', 'cuda']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/cuda/i);
+  });
+});
+
+describe('medunet predict', () => {
+  it('writes a mask with the input shape and affine', () => {
+    const output = join(dir, 'pred.nii.gz');
+    const result = medunet(['predict', '--model', checkpoint, '--input', pair.image, '--output', output, '--png', dir, '--json']);
+    expect(result.status).toBe(0);
+    const summary = lastJsonLine(result.stdout);
+    expect(summary['dims']).toEqual([32, 32, 24]);
+    expect(summary['axis']).toBe('axial');
+    const mask = readNifti(output);
+    expect(mask.dims.slice(0, 3)).toEqual([32, 32, 24]);
+    expect(mask.datatype).toBe('uint8');
+    expect(mask.affine).toEqual(TEST_AFFINE);
+    expect(mask.data.every((v: number) => v === 0 || v === 1)).toBe(true);
+    expect(existsSync(join(dir, 'prediction-montage.png'))).toBe(true);
+  });
+
+  it('fails: a corrupt checkpoint names the file', () => {
+    const corrupt = join(dir, 'corrupt.pt');
+    writeFileSync(corrupt, 'not a checkpoint');
+    const result = medunet(['predict', '--model', corrupt, '--input', pair.image, '--output', join(dir, 'x.nii.gz')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(corrupt);
+  });
+
+  it('fails: a corrupt input volume names the file', () => {
+    const corrupt = join(dir, 'corrupt.nii');
+    writeFileSync(corrupt, Buffer.alloc(400, 7));
+    const result = medunet(['predict', '--model', checkpoint, '--input', corrupt, '--output', join(dir, 'y.nii.gz')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(corrupt);
+  });
+});
+
+describe('medunet evaluate', () => {
+  it('scores the model on chosen slices as JSON', () => {
+    const result = medunet(['evaluate', '--model', checkpoint, '--image', pair.image, '--mask', pair.mask, '--slices', '8:12', '--png', join(dir, 'panels'), '--json']);
+    expect(result.status).toBe(0);
+    const summary = lastJsonLine(result.stdout);
+    expect(summary['sliceCount']).toBe(4);
+    expect(summary['dice']).toBeGreaterThanOrEqual(0);
+    expect(summary['dice']).toBeLessThanOrEqual(1);
+    expect(summary['jaccard']).toBeLessThanOrEqual(summary['dice'] as number);
+    expect((summary['png'] as string[]).length).toBe(4);
+  });
+
+  it('gives Dice 1 for the ground truth scored against itself', () => {
+    const result = medunet(['evaluate', '--prediction', pair.mask, '--mask', pair.mask, '--json']);
+    expect(result.status).toBe(0);
+    const summary = lastJsonLine(result.stdout);
+    expect(summary['dice']).toBe(1);
+    expect(summary['jaccard']).toBe(1);
+  });
+
+  it('rejects: both --model and --prediction', () => {
+    const result = medunet(['evaluate', '--model', checkpoint, '--prediction', pair.mask, '--mask', pair.mask]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/either --model/);
+  });
+});
+
+describe('medunet help', () => {
+  it.each(['train', 'predict', 'evaluate'])('prints the options of %s', (command) => {
+    const result = medunet([command, '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Usage: medunet ${command}`);
+    expect(result.stdout).toContain('--device cpu|cuda|auto');
+    expect(result.stdout).toContain('--json');
+  });
+
+  it('rejects: an unknown command', () => {
+    const result = medunet(['segment']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/unknown command "segment"/);
+  });
+
+  it('rejects: an unknown option', () => {
+    const result = medunet(['predict', '--modle', 'x']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--modle/);
+  });
+});
