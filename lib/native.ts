@@ -161,7 +161,7 @@ export interface NativeOptimizer {
   dispose(): void;
 }
 
-/** Counts of tensors that JavaScript holds handles to. */
+/** Counts of the tensors that JavaScript has handles to. */
 export interface NativeMemoryStats {
   liveTensors: number;
   cpuBytes: number;
@@ -247,7 +247,7 @@ export interface NativeBinding {
     reduction: Reduction,
     posWeight: NativeTensor | null,
   ): NativeTensor;
-  /** `target` holds int64 class indices. */
+  /** `target` contains int64 class indices. */
   crossEntropy(input: NativeTensor, target: NativeTensor, weight: NativeTensor | null, reduction: Reduction, ignoreIndex: number): NativeTensor;
   /** int64 indices to an int64 one-hot tensor with a trailing class dimension, as `F.one_hot`. */
   oneHot(indices: NativeTensor, numClasses: number): NativeTensor;

@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# The demo: trains a base-width-16 U-Net on axial slices of a real T1 MRI (Debian's mricron-data
-# ch2 scan) to segment the brain, holding out two whole blocks of slices, scores the held-out
-# slices with Dice and Jaccard, predicts the whole volume and writes the mask and pictures to
-# out/demo/.
+# The demo trains a base-width-16 U-Net to segment the brain on axial slices of a real T1 MRI
+# (the ch2 scan of Debian's mricron-data), holding out two whole blocks of slices. It then scores
+# the held-out slices with Dice and Jaccard, predicts the whole volume, and writes the mask and
+# pictures to out/demo/.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/prepare.sh
@@ -19,7 +19,7 @@ mkdir -p "$out"
 
 echo "medunet demo: training on $scan, holding out axial slices $held_out"
 $medunet train --image "$scan" --mask "$brain" --val-slices "$held_out" \
-  --epochs "${MEDUNET_DEMO_EPOCHS:-6}" --batch-size 8 --base-width 16 --output "$out/brain-unet.pt"
+  --epochs "${MEDUNET_DEMO_EPOCHS:-10}" --batch-size 8 --base-width 16 --output "$out/brain-unet.pt"
 
 echo "medunet demo: scoring the held-out slices"
 $medunet evaluate --model "$out/brain-unet.pt" --image "$scan" --mask "$brain" \
