@@ -17,6 +17,7 @@ import { trainModel, type EpochRecord } from '../engine/train.js';
 import { DiceLoss } from '../losses/dice.js';
 import { UNet } from '../models/unet.js';
 import { Adam } from '../optim/adam.js';
+import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
 import { manualSeed } from '../tensor.js';
 import type { Command } from './main.js';
 import { formatSliceList, listOption, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
@@ -45,6 +46,8 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const valBlocks = numberOption(values, 'val-blocks', { integer: true, min: 0 }) as number;
   const valBlockSize = numberOption(values, 'val-block-size', { integer: true, min: 1 }) as number;
   const valSliceText = stringOption(values, 'val-slices');
+  const schedule = stringOption(values, 'lr-schedule') as string;
+  if (schedule !== 'cosine' && schedule !== 'constant') throw new UsageError(`--lr-schedule must be cosine or constant; got ${JSON.stringify(schedule)}`);
   const autocastName = stringOption(values, 'autocast') as string;
   if (autocastName !== 'none' && autocastName !== 'bf16') throw new UsageError(`--autocast must be bf16 or none; got ${JSON.stringify(autocastName)}`);
   const output = resolve(stringOption(values, 'output') as string);
@@ -82,6 +85,8 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
 
   const model = new UNet({ inChannels: 1, numClasses, baseWidth }).to(device);
   const optimizer = new Adam(model.parameters(), { lr });
+  // Stepped after every batch, so the rate falls smoothly to 0 by the last batch.
+  const scheduler = schedule === 'cosine' ? new CosineAnnealingLR(optimizer, epochs * trainLoader.length) : null;
   const lossFn = new DiceLoss();
   mkdirSync(dirname(output), { recursive: true });
   const extra = { axis: axisName, axisIndex: resolveAxis(axis), normalize: 'minmax', heldOutSlices: heldOut };
@@ -100,6 +105,7 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     onBatch: (info) => {
       if (info.batch === 1) progress?.start(info.batches ?? trainLoader.length, `epoch ${info.epoch}/${epochs}`);
       progress?.tick(1, { loss: info.loss });
+      scheduler?.step();
     },
     onEpoch: (record) => {
       progress?.done();
@@ -154,6 +160,7 @@ export const trainCommand: Command = {
       { name: 'epochs', type: 'string', value: 'N', default: '10', help: 'passes over the training slices' },
       { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per batch' },
       { name: 'lr', type: 'string', value: 'X', default: '0.001', help: 'Adam learning rate' },
+      { name: 'lr-schedule', type: 'string', value: 'cosine|constant', default: 'cosine', help: 'cosine: anneal the learning rate to 0 over the run; constant: keep --lr' },
       { name: 'base-width', type: 'string', value: 'N', default: '16', help: 'channels of the first U-Net level (64 in the classic model)' },
       { name: 'classes', type: 'string', value: 'N', default: '1', help: 'output classes; above 1, mask voxels are class labels 0..N-1' },
       { name: 'val-slices', type: 'string', value: 'LIST', help: 'slices held out for validation in every volume, e.g. 50:64,100:114 (end excluded)' },
