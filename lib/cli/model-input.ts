@@ -20,7 +20,10 @@ export interface LoadedModel {
   axisSource: 'option' | 'checkpoint' | 'default';
 }
 
-/** Loads `--model` onto `device` and picks the axis: `--axis`, else the checkpoint's, else axial. */
+/**
+ * Loads `--model` onto `device` and picks the axis: `--axis`, else the checkpoint's, else axial.
+ * `--model` may be a medunet checkpoint, a PyTorch state dict or a safetensors file (see `loadModel`).
+ */
 export function loadModelOption(values: OptionValues, device: string): LoadedModel {
   const path = stringOption(values, 'model') as string;
   const model = loadModel(path, { device });
@@ -33,7 +36,9 @@ export function loadModelOption(values: OptionValues, device: string): LoadedMod
   }
   const { metadata, tensors } = readCheckpoint(path);
   for (const tensor of tensors.values()) tensor.dispose();
-  const recorded = metadata?.['axisIndex'];
+  // A .pt checkpoint records a number; safetensors metadata holds only strings.
+  const stored = metadata?.['axisIndex'];
+  const recorded = typeof stored === 'string' && /^[0-2]$/.test(stored) ? Number(stored) : stored;
   if (recorded === 0 || recorded === 1 || recorded === 2) return { model, axis: AXIS_NAMES[recorded], axisSource: 'checkpoint' };
   return { model, axis: 'axial', axisSource: 'default' };
 }

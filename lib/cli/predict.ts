@@ -88,7 +88,7 @@ export const predictCommand: Command = {
     summary: 'Segment a whole NIfTI volume with a checkpoint and write the mask as NIfTI.',
     usage: 'medunet predict --model CKPT --input IN.nii.gz --output OUT.nii.gz [options]',
     options: [
-      { name: 'model', type: 'string', value: 'PATH', required: true, help: 'checkpoint written by medunet train, or a PyTorch state_dict of the classic U-Net' },
+      { name: 'model', type: 'string', value: 'PATH', required: true, help: 'checkpoint written by medunet train, a PyTorch state_dict of the classic U-Net saved with torch.save, or a .safetensors file' },
       { name: 'input', type: 'string', value: 'PATH', required: true, help: 'volume to segment (.nii or .nii.gz)' },
       { name: 'output', type: 'string', value: 'PATH', required: true, help: 'mask to write (.nii or .nii.gz): uint8 labels, same shape and affine as the input' },
       { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', help: 'slicing axis (default: the one the checkpoint was trained on, else axial)' },

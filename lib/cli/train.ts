@@ -13,6 +13,7 @@ import { RandomAugment } from '../data/augment.js';
 import { heldOutBlocks } from '../data/split.js';
 import { resolveAxis, sliceCount, type Axis } from '../data/slices.js';
 import { saveCheckpoint } from '../engine/checkpoint.js';
+import { saveSafetensors } from '../engine/safetensors.js';
 import { trainModel, type EpochRecord } from '../engine/train.js';
 import { DiceLoss } from '../losses/dice.js';
 import { UNet } from '../models/unet.js';
@@ -110,7 +111,13 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     onEpoch: (record) => {
       progress?.done();
       last = record;
-      saveCheckpoint(output, model, { ...extra, epoch: record.epoch });
+      if (output.endsWith('.safetensors')) {
+        // safetensors metadata holds strings only.
+        const strings = { axis: axisName, axisIndex: String(extra.axisIndex), normalize: extra.normalize, epoch: String(record.epoch) };
+        saveSafetensors(output, model, strings);
+      } else {
+        saveCheckpoint(output, model, { ...extra, epoch: record.epoch });
+      }
       const scores = record.valDice !== undefined ? `, val loss ${record.valLoss?.toFixed(4)}, val Dice ${record.valDice.toFixed(4)}, val Jaccard ${record.valJaccard?.toFixed(4)}` : '';
       log(`epoch ${record.epoch}/${epochs}: loss ${record.loss.toFixed(4)}${scores} (${record.seconds.toFixed(1)} s)`);
     },
@@ -155,7 +162,7 @@ export const trainCommand: Command = {
     options: [
       { name: 'image', type: 'string', multiple: true, value: 'PATH', help: 'image volume (.nii or .nii.gz)', required: true },
       { name: 'mask', type: 'string', multiple: true, value: 'PATH', help: 'mask volume of the image given in the same position; non-zero voxels are foreground', required: true },
-      { name: 'output', type: 'string', value: 'PATH', default: 'out/model.pt', help: 'checkpoint to write after each epoch' },
+      { name: 'output', type: 'string', value: 'PATH', default: 'out/model.pt', help: 'checkpoint to write after each epoch: the torch.save format, or safetensors when the name ends in .safetensors' },
       { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', default: 'axial', help: 'slicing axis (voxel axis z, y or x)' },
       { name: 'epochs', type: 'string', value: 'N', default: '10', help: 'passes over the training slices' },
       { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per batch' },

@@ -2,14 +2,15 @@
 //
 // UNet checkpoints: the state dict plus a JSON metadata record in one file in the `torch.save`
 // zip format, so that PyTorch can read it with `torch.load` and medunet can rebuild the model
-// from it. Plain PyTorch state dicts of the classic U-Net load too.
+// from it. Plain PyTorch state dicts of the classic U-Net and safetensors files load too.
 
 import { CheckpointError } from '../errors.js';
 import { native } from '../native.js';
 import { resolveDevice } from '../device.js';
 import { UNet, type UNetArchitecture } from '../models/unet.js';
-import { formatShape, tidy, type Tensor } from '../tensor.js';
-import { checkOptions, checkString, typeError } from '../validate.js';
+import { formatShape, isFloatingDType, tidy, type Tensor } from '../tensor.js';
+import { checkBoolean, checkOptions, checkString, typeError } from '../validate.js';
+import { hasSafetensorsMagic, loadSafetensors, SAFETENSORS_MEDUNET_KEY } from './safetensors.js';
 
 /** Value of `format` in the metadata that medunet writes. */
 export const CHECKPOINT_FORMAT = 'medunet';
@@ -76,6 +77,11 @@ export function saveCheckpoint(path: string, model: UNet, extra?: Record<string,
 export interface LoadModelOptions {
   /** Device for the model; default 'cpu'. */
   device?: string;
+  /**
+   * Require the checkpoint's keys to match the model's exactly; default true. With false,
+   * missing and unexpected keys are ignored, but mis-shaped tensors are still rejected.
+   */
+  strict?: boolean;
 }
 
 /** A checkpoint's contents, as {@link readCheckpoint} returns them. */
@@ -87,31 +93,56 @@ export interface CheckpointContents {
 }
 
 /**
- * Reads a checkpoint written by {@link saveCheckpoint}, or a PyTorch state dict saved with
- * `torch.save(model.state_dict(), path)`. A `module.` prefix on every key (left by
- * `nn.DataParallel`) is removed.
+ * Reads a checkpoint written by {@link saveCheckpoint}, a PyTorch state dict saved with
+ * `torch.save(model.state_dict(), path)` (the zip format of PyTorch 1.6 and later), or a
+ * safetensors file (recognised by its `.safetensors` extension or its header). A `module.` prefix
+ * on every key (left by `nn.DataParallel`) is removed.
+ *
+ * For a safetensors file, the metadata is the JSON record under the `__metadata__` key `medunet`
+ * (see `saveSafetensors`), with the other `__metadata__` strings added as fields; it is null
+ * when the file has no such record.
  *
  * @param path - Checkpoint file.
- * @throws CheckpointError when the file cannot be read or its metadata is invalid.
+ * @throws CheckpointError when the file cannot be read or its metadata is invalid. Files in the
+ *   legacy `torch.save` format and whole pickled models are rejected with a message that says
+ *   how to save them again.
  */
 export function readCheckpoint(path: string): CheckpointContents {
   checkString('path', path);
+  const raw = path.endsWith('.safetensors') || hasSafetensorsMagic(path) ? readSafetensors(path) : readTorchSave(path);
+  const entries = [...raw.tensors];
+  const prefixed = entries.length > 0 && entries.every(([key]) => key.startsWith('module.'));
+  const tensors = new Map(entries.map(([key, value]) => [prefixed ? key.slice('module.'.length) : key, value]));
+  if (raw.metadata === null) return { metadata: null, tensors };
+  try {
+    return { metadata: { ...raw.extra, ...parseMetadata(path, raw.metadata) }, tensors };
+  } catch (error) {
+    for (const value of tensors.values()) value.dispose();
+    throw error;
+  }
+}
+
+/** A file's tensors, its metadata JSON text (or null), and loose string metadata to merge in. */
+interface RawCheckpoint {
+  tensors: Map<string, Tensor>;
+  metadata: string | null;
+  extra: Record<string, string>;
+}
+
+function readTorchSave(path: string): RawCheckpoint {
   let raw: ReturnType<typeof native.loadCheckpoint>;
   try {
     raw = native.loadCheckpoint(path);
   } catch (error) {
     throw new CheckpointError(path, `could not read the checkpoint: ${(error as Error).message}`, { cause: error });
   }
-  const entries = Object.entries(raw.tensors);
-  const prefixed = entries.length > 0 && entries.every(([key]) => key.startsWith('module.'));
-  const tensors = new Map(entries.map(([key, value]) => [prefixed ? key.slice('module.'.length) : key, value]));
-  if (raw.metadata === null) return { metadata: null, tensors };
-  try {
-    return { metadata: parseMetadata(path, raw.metadata), tensors };
-  } catch (error) {
-    for (const value of tensors.values()) value.dispose();
-    throw error;
-  }
+  return { tensors: new Map(Object.entries(raw.tensors)), metadata: raw.metadata, extra: {} };
+}
+
+function readSafetensors(path: string): RawCheckpoint {
+  const { tensors, metadata } = loadSafetensors(path);
+  const { [SAFETENSORS_MEDUNET_KEY]: record, ...extra } = metadata ?? {};
+  return { tensors, metadata: record ?? null, extra };
 }
 
 function parseMetadata(path: string, text: string): CheckpointMetadata {
@@ -165,22 +196,44 @@ function inferArchitecture(path: string, tensors: Map<string, Tensor>): UNetArch
 }
 
 /**
- * Builds a {@link UNet} from a checkpoint and loads its weights (strictly: every key must
- * match). The architecture comes from the metadata, or, for a plain PyTorch state dict, from
- * the shapes of `inc.double_conv.0.weight` (`[baseWidth, inChannels, 3, 3]`) and `outc.weight`
- * (`[numClasses, baseWidth, 1, 1]`). The model is returned in evaluation mode.
+ * Rejects integer tensors for floating-point parameters and the reverse, which `copy_` would
+ * convert silently. Floating-point tensors of another precision (float16, bfloat16, float64, as
+ * left by `model.half()` or `model.double()` in PyTorch) are converted to the model's float32.
+ */
+function checkDTypes(path: string, model: UNet, tensors: Map<string, Tensor>): void {
+  const wrong: string[] = [];
+  for (const [key, target] of model.stateDict({ keepVars: true })) {
+    const value = tensors.get(key);
+    if (value !== undefined && isFloatingDType(value.dtype) !== isFloatingDType(target.dtype)) {
+      wrong.push(`${key} (expected ${target.dtype}, got ${value.dtype})`);
+    }
+  }
+  if (wrong.length > 0) {
+    throw new CheckpointError(path, `the state dict has tensors of the wrong kind of dtype: ${wrong.join(', ')}`);
+  }
+}
+
+/**
+ * Builds a {@link UNet} from a checkpoint and loads its weights, strictly by default (every key
+ * must match). The architecture comes from the metadata, or, for a plain PyTorch state dict or a
+ * safetensors file without medunet's record, from the shapes of `inc.double_conv.0.weight`
+ * (`[baseWidth, inChannels, 3, 3]`) and `outc.weight` (`[numClasses, baseWidth, 1, 1]`).
+ * Weights stored as float16, bfloat16 or float64 are converted to float32. The model is returned
+ * in evaluation mode.
  *
- * @param path - A checkpoint from {@link saveCheckpoint} or `torch.save(model.state_dict(), path)`.
- * @param options - `device` (default 'cpu').
+ * @param path - A checkpoint from {@link saveCheckpoint}, a `.safetensors` file, or
+ *   `torch.save(model.state_dict(), path)`.
+ * @param options - `device` (default 'cpu'), `strict` (default true).
  * @returns The model.
- * @throws CheckpointError when the file cannot be read or does not fit a UNet (the cause is the
- *   state-dict error naming the keys).
+ * @throws CheckpointError when the file cannot be read or does not fit a UNet (for missing,
+ *   unexpected and mis-shaped keys, the cause is the ERR_STATE_DICT error naming them).
  * @example
  * const model = loadModel('unet.pt');
  */
 export function loadModel(path: string, options?: LoadModelOptions): UNet {
   const opts = checkOptions<LoadModelOptions>('options', options);
   const device = resolveDevice(opts.device ?? 'cpu', 'options.device');
+  const strict = opts.strict === undefined ? true : checkBoolean('options.strict', opts.strict);
   const { metadata, tensors } = readCheckpoint(path);
   try {
     const architecture = metadata?.architecture ?? inferArchitecture(path, tensors);
@@ -191,9 +244,11 @@ export function loadModel(path: string, options?: LoadModelOptions): UNet {
       throw new CheckpointError(path, `invalid UNet architecture ${JSON.stringify(architecture)}: ${(error as Error).message}`, { cause: error });
     }
     try {
-      model.loadStateDict(tensors);
+      checkDTypes(path, model, tensors);
+      model.loadStateDict(tensors, { strict });
     } catch (error) {
       model.dispose();
+      if (error instanceof CheckpointError) throw error;
       throw new CheckpointError(path, (error as Error).message, { cause: error });
     }
     return model.to(device).eval();

@@ -25,3 +25,4 @@ export {
   type CheckpointContents,
   type LoadModelOptions,
 } from './checkpoint.js';
+export { saveSafetensors, loadSafetensors, hasSafetensorsMagic, SAFETENSORS_MEDUNET_KEY, type SafetensorsContents } from './safetensors.js';

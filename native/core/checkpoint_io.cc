@@ -96,9 +96,11 @@ at::Tensor LoadStorageRecord(caffe2::serialize::PyTorchStreamReader& reader, con
   MEDUNET_CHECK(reader.hasRecord(record), kCheckpoint, "the archive has no record '", record, "'");
   auto [data, size] = reader.getRecord(record);
   MEDUNET_CHECK(numel >= 0, kCheckpoint, "the storage '", key, "' has a negative size");
+  // Compare before allocating, so that a corrupt element count cannot request a huge buffer.
+  const size_t element_size = c10::elementSize(dtype);
+  MEDUNET_CHECK(static_cast<uint64_t>(numel) <= size / element_size, kCheckpoint, "the record '", record, "' holds ",
+                size, " bytes but its ", numel, " ", c10::toString(dtype), " elements need more");
   at::Tensor storage = at::empty({numel}, at::TensorOptions().dtype(dtype));
-  MEDUNET_CHECK(size >= storage.nbytes(), kCheckpoint, "the record '", record, "' holds ", size, " bytes but its ",
-                numel, " ", c10::toString(dtype), " elements need ", storage.nbytes());
   if (storage.nbytes() > 0) std::memcpy(storage.data_ptr(), data.get(), storage.nbytes());
   return storage;
 }

@@ -57,6 +57,8 @@ enum Opcode : uint8_t {
   kShortBinUnicode = 0x8c,
   kBinUnicode8 = 0x8d,
   kStackGlobal = 0x93,
+  kNewObj = 0x81,
+  kNewObjEx = 0x92,
   kMemoize = 0x94,
   kFrame = 0x95,
 };
@@ -351,12 +353,27 @@ class Unpickler {
         }
         return true;
       }
+      case kNewObj:
+      case kNewObjEx:
+        FailOnInstance(opcode);
       case kBinPersId:
         Push(PersistentLoad(Pop()));
         return true;
       default:
         return false;
     }
+  }
+
+  // NEWOBJ and NEWOBJ_EX build class instances, which a dict of tensors never contains. The
+  // usual cause is `torch.save(model)`, which pickles the nn.Module object itself.
+  [[noreturn]] void FailOnInstance(uint8_t opcode) {
+    if (opcode == kNewObjEx) Pop();  // keyword arguments
+    Pop();                           // positional arguments
+    const PickleValue cls = Pop();
+    const std::string name = cls.is(PickleValue::Kind::kGlobal) ? cls.text : "an unknown class";
+    Fail("the file contains a pickled Python object of class '" + name +
+         "', not a dict of tensors; a whole model saved with torch.save(model) cannot be read, so save "
+         "its weights with torch.save(model.state_dict(), path) instead");
   }
 
   int64_t ReadLong1() {

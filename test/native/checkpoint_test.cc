@@ -233,6 +233,14 @@ TEST(PickleReaderTest, RejectsUnsupportedGlobals) {
   EXPECT_NE(message.find("'os.system' is not supported"), std::string::npos) << message;
 }
 
+TEST(PickleReaderTest, RejectsPickledModuleWithAHint) {
+  // What torch.save(model) writes first: GLOBAL class, EMPTY_TUPLE, NEWOBJ.
+  const std::string message =
+      CheckpointErrorOf([] { Read(kProto2 + "ctorch.nn.modules.container\nSequential\n)\x81."); });
+  EXPECT_NE(message.find("'torch.nn.modules.container.Sequential'"), std::string::npos) << message;
+  EXPECT_NE(message.find("torch.save(model.state_dict(), path)"), std::string::npos) << message;
+}
+
 TEST(PickleReaderTest, RejectsMalformedStreams) {
   CheckpointErrorOf([] { Read(kProto2 + "X\x10\x00\x00\x00" + "short."); });  // string past the end
   CheckpointErrorOf([] { Read(kProto2 + "}"); });                             // no STOP
