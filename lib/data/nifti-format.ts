@@ -69,19 +69,81 @@ export interface DatatypeSpec {
   code: number;
   bytes: 1 | 2 | 4 | 8;
   create: (buffer: ArrayBuffer, length: number) => VoxelArray;
+  /** Creates a view of `length` elements at byte `offset`, which must be a multiple of `bytes`. */
+  view: (buffer: ArrayBuffer, offset: number, length: number) => VoxelArray;
 }
 
 const DATATYPES: readonly DatatypeSpec[] = [
-  { name: 'uint8', code: 2, bytes: 1, create: (buffer, length) => new Uint8Array(buffer, 0, length) },
-  { name: 'int16', code: 4, bytes: 2, create: (buffer, length) => new Int16Array(buffer, 0, length) },
-  { name: 'int32', code: 8, bytes: 4, create: (buffer, length) => new Int32Array(buffer, 0, length) },
-  { name: 'float32', code: 16, bytes: 4, create: (buffer, length) => new Float32Array(buffer, 0, length) },
-  { name: 'float64', code: 64, bytes: 8, create: (buffer, length) => new Float64Array(buffer, 0, length) },
-  { name: 'int8', code: 256, bytes: 1, create: (buffer, length) => new Int8Array(buffer, 0, length) },
-  { name: 'uint16', code: 512, bytes: 2, create: (buffer, length) => new Uint16Array(buffer, 0, length) },
-  { name: 'uint32', code: 768, bytes: 4, create: (buffer, length) => new Uint32Array(buffer, 0, length) },
-  { name: 'int64', code: 1024, bytes: 8, create: (buffer, length) => new BigInt64Array(buffer, 0, length) },
-  { name: 'uint64', code: 1280, bytes: 8, create: (buffer, length) => new BigUint64Array(buffer, 0, length) },
+  {
+    name: 'uint8',
+    code: 2,
+    bytes: 1,
+    create: (buffer, length) => new Uint8Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Uint8Array(buffer, offset, length),
+  },
+  {
+    name: 'int16',
+    code: 4,
+    bytes: 2,
+    create: (buffer, length) => new Int16Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Int16Array(buffer, offset, length),
+  },
+  {
+    name: 'int32',
+    code: 8,
+    bytes: 4,
+    create: (buffer, length) => new Int32Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Int32Array(buffer, offset, length),
+  },
+  {
+    name: 'float32',
+    code: 16,
+    bytes: 4,
+    create: (buffer, length) => new Float32Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Float32Array(buffer, offset, length),
+  },
+  {
+    name: 'float64',
+    code: 64,
+    bytes: 8,
+    create: (buffer, length) => new Float64Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Float64Array(buffer, offset, length),
+  },
+  {
+    name: 'int8',
+    code: 256,
+    bytes: 1,
+    create: (buffer, length) => new Int8Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Int8Array(buffer, offset, length),
+  },
+  {
+    name: 'uint16',
+    code: 512,
+    bytes: 2,
+    create: (buffer, length) => new Uint16Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Uint16Array(buffer, offset, length),
+  },
+  {
+    name: 'uint32',
+    code: 768,
+    bytes: 4,
+    create: (buffer, length) => new Uint32Array(buffer, 0, length),
+    view: (buffer, offset, length) => new Uint32Array(buffer, offset, length),
+  },
+  {
+    name: 'int64',
+    code: 1024,
+    bytes: 8,
+    create: (buffer, length) => new BigInt64Array(buffer, 0, length),
+    view: (buffer, offset, length) => new BigInt64Array(buffer, offset, length),
+  },
+  {
+    name: 'uint64',
+    code: 1280,
+    bytes: 8,
+    create: (buffer, length) => new BigUint64Array(buffer, 0, length),
+    view: (buffer, offset, length) => new BigUint64Array(buffer, offset, length),
+  },
 ];
 
 /** Datatypes defined by the standard that medunet does not decode, for error messages. */
@@ -333,8 +395,11 @@ export function affineFromHeader(info: NiftiHeaderInfo, pixdim: readonly number[
 }
 
 /**
- * Copies `count` voxels of `datatype` from `bytes` at `offset` into a new array in the
- * machine's byte order. The caller checks that the bytes are there.
+ * Returns `count` voxels of `datatype` from `bytes` at `offset` in the machine's byte order.
+ * When no swap is needed, the voxels are aligned and `bytes` alone spans its ArrayBuffer (so
+ * it is not a slice of Node's shared Buffer pool), the result is a view into `bytes` without a
+ * copy. Otherwise the voxels are copied into a new array. The caller checks that the bytes are
+ * there.
  * @internal
  */
 export function decodeVoxels(
@@ -344,6 +409,12 @@ export function decodeVoxels(
   datatype: DatatypeSpec,
   littleEndian: boolean,
 ): VoxelArray {
+  const start = bytes.byteOffset + offset;
+  const ownsBuffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  const needsSwap = littleEndian !== HOST_LITTLE_ENDIAN && datatype.bytes > 1;
+  if (ownsBuffer && !needsSwap && start % datatype.bytes === 0 && bytes.buffer instanceof ArrayBuffer) {
+    return datatype.view(bytes.buffer, start, count);
+  }
   const byteLength = count * datatype.bytes;
   const copy = new Uint8Array(byteLength);
   copy.set(bytes.subarray(offset, offset + byteLength));

@@ -299,7 +299,11 @@ function mergePixdim(spatial: readonly number[], inputPixdim: readonly number[],
   return merged;
 }
 
-/** Little-endian bytes of `data` stored as `datatype`, converting (rounding and clamping) when the types differ. */
+/**
+ * Little-endian bytes of `data` stored as `datatype`, converting (rounding and clamping) when the
+ * types differ. On a little-endian machine with no conversion this is a view of `data`, so the
+ * caller copies it before changing it.
+ */
 function encodeVoxels(data: VoxelArray, datatype: DatatypeSpec): Uint8Array {
   const source = datatypeOfArray(data)!;
   let converted: VoxelArray;
@@ -309,9 +313,11 @@ function encodeVoxels(data: VoxelArray, datatype: DatatypeSpec): Uint8Array {
     converted = datatype.create(new ArrayBuffer(data.length * datatype.bytes), data.length);
     convertInto(data, converted, datatype);
   }
-  const bytes = new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength).slice();
-  if (!HOST_LITTLE_ENDIAN && datatype.bytes > 1) swapBytes(bytes, datatype.bytes);
-  return bytes;
+  const bytes = new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength);
+  if (HOST_LITTLE_ENDIAN || datatype.bytes === 1) return bytes;
+  const swapped = bytes.slice();
+  swapBytes(swapped, datatype.bytes);
+  return swapped;
 }
 
 /** Rounds a number to a bigint; NaN becomes 0 and infinities become the nearer bound. */

@@ -5,11 +5,9 @@
 
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
-import { constants as zlibConstants, gunzip, gunzipSync } from 'node:zlib';
 
 import { NiftiError } from '../errors.js';
-import { checkOptions, checkString, typeError } from '../validate.js';
+import { checkOneOf, checkOptions, checkString, typeError } from '../validate.js';
 import {
   applyScaling,
   decodeVoxels,
@@ -20,18 +18,37 @@ import {
   type VoxelArray,
 } from './nifti-format.js';
 import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
+import { flatVolumeIndex } from './nifti-volumes.js';
+import { reorientFileVolume } from './orientation.js';
+import {
+  HEADER_PREFIX_BYTES,
+  MAX_DECODED_BYTES,
+  gunzipCapped,
+  gunzipFileCapped,
+  gunzipPrefix,
+  inflatePrefix,
+  isGzip,
+} from './nifti-gzip.js';
 
 export { NIFTI_DATATYPES, type NiftiDatatype, type NiftiHeaderInfo, type VoxelArray } from './nifti-format.js';
 export { writeNifti, writeNiftiAsync, type NiftiWriteInput, type WriteNiftiOptions } from './nifti-write.js';
-
-const gunzipAsync = promisify(gunzip);
+export { selectVolume, volumeCount } from './nifti-volumes.js';
+export {
+  axisCodes,
+  axisOrientation,
+  reorientFromRAS,
+  reorientToRAS,
+  type AxisDirection,
+  type AxisOrientation,
+} from './orientation.js';
 
 /**
  * A volume read from a NIfTI file.
  *
  * - `data` contains the voxels with x (the first voxel axis, i) fastest, then y (j), then z (k),
  *   then any further dims, exactly in file order: voxel (i, j, k) is
- *   `data[i + dims[0] * (j + dims[1] * k)]`. No axis is flipped or reordered.
+ *   `data[i + dims[0] * (j + dims[1] * k)]`. No axis is flipped or reordered unless the read
+ *   requested `orientation: 'RAS'`, and only one 3D volume is returned when it set `volume`.
  * - When scaling applies (`scl_slope` finite and non-zero, and not the identity), integer and
  *   float32 data become a Float32Array and float64 data stays a Float64Array. Otherwise `data`
  *   has the file's type (int64 and uint64 as BigInt64Array and BigUint64Array).
@@ -59,6 +76,16 @@ export interface ReadNiftiOptions {
   applyScaling?: boolean;
   /** Convert `data` to a Float32Array whatever its type (default false). */
   toFloat32?: boolean;
+  /**
+   * Decode only this 3D volume of a 4D or 5D image, as {@link selectVolume} would return it: a
+   * number in file order, or `[t]`, `[t, c]`, ... per dim after the third. Default: all volumes.
+   */
+  volume?: number | readonly number[];
+  /**
+   * 'RAS' permutes and flips the voxel axes to the closest RAS+ orientation, as
+   * {@link reorientToRAS} does; 'native' (default) keeps the file's voxel order.
+   */
+  orientation?: 'native' | 'RAS';
 }
 
 /** Like `NiftiVolume` without the voxel data. */
@@ -68,7 +95,11 @@ export type NiftiHeaderOnly = Omit<NiftiVolume, 'data'>;
  * Reads a NIfTI-1 or NIfTI-2 volume.
  *
  * Plain and gzip-compressed files are recognised by content, not by name. Multi-member gzip
- * files are read whole. For a header/image pair, pass the .hdr path (or the .img path) and the
+ * files are read whole. Gzip decoding stops with a NiftiError once the output passes vox_offset
+ * plus the voxel bytes that the header declares. A header whose voxel data would not fit in one
+ * buffer (4 GiB in Node 20) is rejected before any voxel data is decoded.
+ * NOTE: so a gzip stream with bytes after the voxel data is rejected, although nibabel 5.0
+ * ignores them. For a header/image pair, pass the .hdr path (or the .img path) and the
  * other file is found next to it, compressed or not. The voxel data starts at `vox_offset` and
  * is sized from dim[0] and dim[1..dim[0]]. The layout, dtype and affine rules are those of
  * {@link NiftiVolume}.
@@ -85,19 +116,24 @@ export type NiftiHeaderOnly = Omit<NiftiVolume, 'data'>;
  * @see https://nipy.org/nibabel/nifti_images.html
  */
 export function readNifti(path: string, options?: ReadNiftiOptions): NiftiVolume {
-  const { applyScaling: scale, toFloat32 } = checkReadOptions(path, options);
+  const read = checkReadOptions(path, options);
   return withNiftiErrors(path, 'read', () => {
     const headerPath = headerPathOf(path);
-    const bytes = inflateIfGzip(headerPath, readFileSync(headerPath));
-    const parsed = parseHeader(headerPath, bytes);
-    const imageBytes = parsed.isPair ? readPairImage(headerPath) : bytes;
-    return buildVolume(headerPath, parsed, imageBytes, scale, toFloat32);
+    const file = readFileSync(headerPath);
+    const compressed = isGzip(file);
+    const parsed = parseHeader(headerPath, compressed ? gunzipPrefix(headerPath, file, HEADER_PREFIX_BYTES) : file);
+    const cap = decodedSizeOf(headerPath, parsed);
+    let imageBytes: Uint8Array;
+    if (parsed.isPair) imageBytes = readPairImage(headerPath, cap);
+    else imageBytes = compressed ? gunzipCapped(headerPath, file, cap) : file;
+    return buildVolume(headerPath, parsed, imageBytes, read);
   });
 }
 
 /**
- * Reads a NIfTI volume like {@link readNifti}, with file reading and gunzip on the libuv
- * thread pool. Decoding the bytes into the typed array runs on the calling thread.
+ * Reads a NIfTI volume like {@link readNifti}, streaming the file through gunzip on the libuv
+ * thread pool with the same cap on the decoded size. Decoding the bytes into the typed array
+ * runs on the calling thread.
  *
  * @returns A promise of the decoded volume.
  * @throws {NiftiError} (as a rejection) for the same causes as `readNifti`.
@@ -105,13 +141,23 @@ export function readNifti(path: string, options?: ReadNiftiOptions): NiftiVolume
  * const [image, mask] = await Promise.all([readNiftiAsync('ch2.nii.gz'), readNiftiAsync('ch2bet.nii.gz')]);
  */
 export async function readNiftiAsync(path: string, options?: ReadNiftiOptions): Promise<NiftiVolume> {
-  const { applyScaling: scale, toFloat32 } = checkReadOptions(path, options);
+  const read = checkReadOptions(path, options);
   return withNiftiErrorsAsync(path, 'read', async () => {
     const headerPath = headerPathOf(path);
-    const bytes = await inflateIfGzipAsync(headerPath, await readFile(headerPath));
-    const parsed = parseHeader(headerPath, bytes);
-    const imageBytes = parsed.isPair ? await readPairImageAsync(headerPath) : bytes;
-    return buildVolume(headerPath, parsed, imageBytes, scale, toFloat32);
+    let parsed: ParsedHeader | undefined;
+    const capOf = (prefix: Uint8Array): number | null => {
+      parsed = parseHeader(headerPath, prefix);
+      return parsed.isPair ? null : decodedSizeOf(headerPath, parsed);
+    };
+    const bytes = (await startsWithGzip(headerPath))
+      ? await gunzipFileCapped(headerPath, capOf)
+      : await readFile(headerPath);
+    if (parsed === undefined) capOf(bytes);
+    const header = parsed!;
+    const imageBytes = header.isPair
+      ? await readPairImageAsync(headerPath, decodedSizeOf(headerPath, header))
+      : bytes;
+    return buildVolume(headerPath, header, imageBytes, read);
   });
 }
 
@@ -134,46 +180,60 @@ export function readNiftiHeader(path: string): NiftiHeaderOnly {
   });
 }
 
-function checkReadOptions(path: unknown, options: unknown): Required<ReadNiftiOptions> {
+interface CheckedReadOptions {
+  applyScaling: boolean;
+  toFloat32: boolean;
+  /** Checked against the dims once the header is parsed. */
+  volume: unknown;
+  orientation: 'native' | 'RAS';
+}
+
+function checkReadOptions(path: unknown, options: unknown): CheckedReadOptions {
   checkString('path', path);
   const opts = checkOptions<ReadNiftiOptions>('options', options);
-  const flag = (name: keyof ReadNiftiOptions, fallback: boolean): boolean => {
+  const flag = (name: 'applyScaling' | 'toFloat32', fallback: boolean): boolean => {
     const value = opts[name];
     if (value === undefined) return fallback;
     if (typeof value !== 'boolean') throw typeError(`options.${name}`, 'a boolean', value);
     return value;
   };
-  return { applyScaling: flag('applyScaling', true), toFloat32: flag('toFloat32', false) };
+  return {
+    applyScaling: flag('applyScaling', true),
+    toFloat32: flag('toFloat32', false),
+    volume: opts.volume,
+    orientation:
+      opts.orientation === undefined
+        ? 'native'
+        : checkOneOf('options.orientation', opts.orientation, ['native', 'RAS'] as const),
+  };
 }
 
-function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-// node:zlib decompresses every member of a multi-member gzip file, unlike the gzip decoder
-// bundled with nifti-reader-js, which stops after the first.
-function inflateIfGzip(path: string, bytes: Uint8Array): Uint8Array {
-  if (!isGzip(bytes)) return bytes;
-  try {
-    return gunzipSync(bytes);
-  } catch (error) {
-    throw gzipError(path, error);
+/**
+ * Returns the decoded size that reading the voxel data needs, vox_offset plus the voxel bytes,
+ * after checking that one buffer can hold it. Gzip decoding stops at this size.
+ */
+function decodedSizeOf(path: string, parsed: ParsedHeader): number {
+  const voxelBytes = parsed.voxelCount * parsed.datatype.bytes;
+  const size = parsed.dataOffset + voxelBytes;
+  if (!Number.isSafeInteger(size) || size > MAX_DECODED_BYTES) {
+    throw new NiftiError(
+      path,
+      `voxel data too large: dims [${parsed.dims.join(', ')}] of ${parsed.datatype.name} need ${voxelBytes} bytes ` +
+        `at offset ${parsed.dataOffset}, more than the ${MAX_DECODED_BYTES} bytes one buffer can hold`,
+    );
   }
+  return size;
 }
 
-async function inflateIfGzipAsync(path: string, bytes: Uint8Array): Promise<Uint8Array> {
-  if (!isGzip(bytes)) return bytes;
+async function startsWithGzip(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
   try {
-    return await gunzipAsync(bytes);
-  } catch (error) {
-    throw gzipError(path, error);
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return isGzip(magic.subarray(0, bytesRead));
+  } finally {
+    await handle.close();
   }
-}
-
-function gzipError(path: string, error: unknown): NiftiError {
-  const message = (error as Error).message;
-  const reason = /unexpected end/i.test(message) ? 'truncated gzip stream' : `invalid gzip data (${message})`;
-  return new NiftiError(path, reason, { cause: error });
 }
 
 const PAIR_IMAGE = /\.img(\.gz)?$/i;
@@ -195,18 +255,20 @@ function pairImageCandidates(headerPath: string): string[] {
   return [`${stem}.img`, `${stem}.img.gz`];
 }
 
-function readPairImage(headerPath: string): Uint8Array {
+function readPairImage(headerPath: string, cap: number): Uint8Array {
   const candidates = pairImageCandidates(headerPath);
   const imagePath = candidates.find((candidate) => existsSync(candidate));
   if (imagePath === undefined) throw missingImage(headerPath, candidates);
-  return inflateIfGzip(imagePath, readFileSync(imagePath));
+  const file = readFileSync(imagePath);
+  return isGzip(file) ? gunzipCapped(imagePath, file, cap) : file;
 }
 
-async function readPairImageAsync(headerPath: string): Promise<Uint8Array> {
+async function readPairImageAsync(headerPath: string, cap: number): Promise<Uint8Array> {
   const candidates = pairImageCandidates(headerPath);
   const imagePath = candidates.find((candidate) => existsSync(candidate));
   if (imagePath === undefined) throw missingImage(headerPath, candidates);
-  return inflateIfGzipAsync(imagePath, await readFile(imagePath));
+  if (await startsWithGzip(imagePath)) return gunzipFileCapped(imagePath, () => cap);
+  return readFile(imagePath);
 }
 
 function missingImage(headerPath: string, candidates: string[]): NiftiError {
@@ -217,8 +279,7 @@ function buildVolume(
   path: string,
   parsed: ParsedHeader,
   imageBytes: Uint8Array,
-  scale: boolean,
-  toFloat32: boolean,
+  options: CheckedReadOptions,
 ): NiftiVolume {
   const expected = parsed.voxelCount * parsed.datatype.bytes;
   const available = Math.max(0, imageBytes.length - parsed.dataOffset);
@@ -228,10 +289,21 @@ function buildVolume(
       `truncated: expected ${expected} bytes of voxel data at offset ${parsed.dataOffset}, found ${available}`,
     );
   }
-  let data = decodeVoxels(imageBytes, parsed.dataOffset, parsed.voxelCount, parsed.datatype, parsed.info.littleEndian);
-  if (scale) data = applyScaling(data, parsed.info.sclSlope, parsed.info.sclInter);
-  if (toFloat32) data = toFloat32Array(data);
-  return { data, ...headerOnly(parsed) };
+  const result = headerOnly(parsed);
+  let offset = parsed.dataOffset;
+  let count = parsed.voxelCount;
+  if (options.volume !== undefined) {
+    const flat = flatVolumeIndex(parsed.dims, options.volume, 'options.volume');
+    count = parsed.dims[0]! * parsed.dims[1]! * parsed.dims[2]!;
+    offset += flat * count * parsed.datatype.bytes;
+    result.dims = result.dims.slice(0, 3);
+    result.pixdim = result.pixdim.slice(0, 3);
+  }
+  let data = decodeVoxels(imageBytes, offset, count, parsed.datatype, parsed.info.littleEndian);
+  if (options.applyScaling) data = applyScaling(data, parsed.info.sclSlope, parsed.info.sclInter);
+  if (options.toFloat32) data = toFloat32Array(data);
+  const volume = { data, ...result };
+  return options.orientation === 'RAS' ? reorientFileVolume(path, volume) : volume;
 }
 
 function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
@@ -265,7 +337,7 @@ export function toFloat32Array(data: VoxelArray | ArrayLike<number>): Float32Arr
  * compressed chunks are read until the decompressed prefix is long enough.
  */
 function readHeaderBytes(path: string): Uint8Array {
-  const needed = 544;
+  const needed = HEADER_PREFIX_BYTES;
   const fd = openSync(path, 'r');
   try {
     let chunkSize = 4096;
@@ -282,16 +354,6 @@ function readHeaderBytes(path: string): Uint8Array {
     }
   } finally {
     closeSync(fd);
-  }
-}
-
-/** Decompresses the available prefix of a gzip stream, without failing on a cut-off end. */
-function inflatePrefix(path: string, compressed: Uint8Array, complete: boolean): Uint8Array {
-  try {
-    return gunzipSync(compressed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-  } catch (error) {
-    if (!complete && /unexpected end/i.test((error as Error).message)) return new Uint8Array(0);
-    throw gzipError(path, error);
   }
 }
 
@@ -313,7 +375,7 @@ export async function readNiftiHeaderAsync(path: string): Promise<NiftiHeaderOnl
         compressed = Buffer.concat([compressed, chunk.subarray(0, bytesRead)]);
         const endOfFile = bytesRead < chunkSize;
         const bytes = isGzip(compressed) ? inflatePrefix(headerPath, compressed, endOfFile) : compressed;
-        if (bytes.length >= 544 || endOfFile || !isGzip(compressed)) {
+        if (bytes.length >= HEADER_PREFIX_BYTES || endOfFile || !isGzip(compressed)) {
           return headerOnly(parseHeader(headerPath, bytes));
         }
         chunkSize *= 2;
