@@ -21,6 +21,10 @@ export const ErrorCode = {
   CHECKPOINT: 'ERR_CHECKPOINT',
   /** A state dict does not fit a module (missing, unexpected or mis-shaped keys). */
   STATE_DICT: 'ERR_STATE_DICT',
+  /** Training stopped because a batch's loss was NaN or infinite (thrown as Error). */
+  NON_FINITE_LOSS: 'ERR_NON_FINITE_LOSS',
+  /** No native addon could be loaded from any of the places searched (thrown as Error). */
+  ADDON_NOT_FOUND: 'ERR_ADDON_NOT_FOUND',
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

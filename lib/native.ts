@@ -287,9 +287,65 @@ export interface NativeBinding {
 }
 
 /**
+ * Codes of the errors the addon itself throws (native/core/error.cc). An error with one of these
+ * while the addon initializes is a configuration fault, such as an invalid MEDUNET_NUM_THREADS, so
+ * the loader passes it on instead of trying the next file. Node's own failures, such as
+ * ERR_DLOPEN_FAILED for a file built for another platform, are not in this list.
+ */
+const ADDON_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_OUT_OF_RANGE',
+  'ERR_TORCH',
+  'ERR_TENSOR_DISPOSED',
+  'ERR_CUDA_UNAVAILABLE',
+  'ERR_CHECKPOINT',
+]);
+
+/**
+ * Loads the first addon in `candidates` that exists and loads, and returns it. A missing file or
+ * one that Node cannot load is recorded and skipped. An error that the addon throws with one of
+ * its own codes is rethrown unchanged.
+ *
+ * @param candidates - Paths of .node files, in order of preference.
+ * @param load - Loads one path, as `require` does.
+ * @throws The addon's own error when it fails to initialize.
+ * @throws Error with code `ERR_ADDON_NOT_FOUND` when no candidate loads. Its message lists every
+ *   path tried and the commands that build or rebuild the addon.
+ * @internal
+ */
+export function loadFirstAddon(candidates: readonly string[], load: (path: string) => unknown): NativeBinding {
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) {
+      failures.push(`  ${candidate}: not found`);
+      continue;
+    }
+    try {
+      return load(candidate) as NativeBinding;
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && ADDON_ERROR_CODES.has(code)) throw error;
+      failures.push(`  ${candidate}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
+    }
+  }
+  const message = [
+    `medunet: could not load the native addon for ${process.platform}-${process.arch} (Node-API 8, libtorch 1.13 or 2.x).`,
+    'Tried:',
+    ...(failures.length > 0 ? failures : ['  no paths']),
+    'In a project that installed medunet, rebuild the addon with `npm rebuild medunet`.',
+    'In a checkout of medunet, build it from source with `npm run build:native` (needs CMake, a C++17',
+    'compiler and libtorch; on Debian or Ubuntu `sh scripts/setup.sh` installs libtorch-dev).',
+    'Or set MEDUNET_ADDON to the path of a built medunet.node.',
+  ].join('\n');
+  // The literal matches ErrorCode.ADDON_NOT_FOUND in errors.ts. This file imports no other module
+  // of the package, so that it can also be compiled and loaded on its own.
+  throw Object.assign(new Error(message), { code: 'ERR_ADDON_NOT_FOUND' });
+}
+
+/**
  * Locates and loads the addon. Order: the `MEDUNET_ADDON` environment variable (a path to a
  * .node file); the local cmake-js build (build/Release); a prebuilt binary under
- * prebuilds/<platform>-<arch>/. Throws an Error listing the places tried and how to build.
+ * prebuilds/<platform>-<arch>/. See {@link loadFirstAddon} for the errors.
  */
 function loadBinding(): NativeBinding {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -300,27 +356,7 @@ function loadBinding(): NativeBinding {
     join(root, 'build', 'Release', 'medunet.node'),
     join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'medunet.node'),
   ].filter((p): p is string => typeof p === 'string' && p.length > 0);
-  const failures: string[] = [];
-  for (const candidate of candidates) {
-    if (!existsSync(candidate)) {
-      failures.push(`  ${candidate}: not found`);
-      continue;
-    }
-    try {
-      return require(candidate) as NativeBinding;
-    } catch (error) {
-      failures.push(`  ${candidate}: ${(error as Error).message.split('\n')[0]}`);
-    }
-  }
-  throw new Error(
-    [
-      `medunet: could not load the native addon for ${process.platform}-${process.arch} (Node-API 8, libtorch 1.13 or 2.x).`,
-      'Tried:',
-      ...failures,
-      'Build it from source with `npm run build:native` (needs CMake, a C++17 compiler and libtorch;',
-      'on Debian or Ubuntu `sh scripts/setup.sh` installs libtorch-dev), or set MEDUNET_ADDON to a built medunet.node.',
-    ].join('\n'),
-  );
+  return loadFirstAddon(candidates, require);
 }
 
 /** Walks up from `start` to the folder holding medunet's package.json. */

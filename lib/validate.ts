@@ -43,18 +43,34 @@ export function isShape(value: unknown): value is number[] {
   return Array.isArray(value) && value.every(isNonNegativeInt);
 }
 
-/** Throws unless `value` is a number; then a RangeError unless it lies in [min, max]. */
+/**
+ * Throws unless `value` is a number; then a RangeError unless it lies in [min, max]. The message
+ * leaves out a bound that keeps its default: "a number >= 0", "a number <= 1", "in [0, 1]".
+ */
 export function checkNumber(name: string, value: unknown, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || Number.isNaN(value)) throw typeError(name, 'a number', value);
-  if (value < min || value > max) throw rangeError(name, `in [${min}, ${max}]`, value);
+  if (value < min || value > max) {
+    let rule = `in [${min}, ${max}]`;
+    if (max === Infinity) rule = `a number >= ${min}`;
+    else if (min === -Infinity) rule = `a number <= ${max}`;
+    throw rangeError(name, rule, value);
+  }
   return value;
 }
 
-/** Throws unless `value` is an integer in [min, max]. */
+/**
+ * Throws unless `value` is an integer in [min, max]. The message leaves out a bound that keeps its
+ * default: "an integer >= 1", "an integer <= 10", "an integer in [0, 3]".
+ */
 export function checkInt(name: string, value: unknown, min = -Number.MAX_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number') throw typeError(name, 'an integer', value);
   if (!Number.isSafeInteger(value)) throw rangeError(name, 'an integer', value);
-  if (value < min || value > max) throw rangeError(name, `an integer in [${min}, ${max}]`, value);
+  if (value < min || value > max) {
+    let rule = `an integer in [${min}, ${max}]`;
+    if (max === Number.MAX_SAFE_INTEGER) rule = `an integer >= ${min}`;
+    else if (min === -Number.MAX_SAFE_INTEGER) rule = `an integer <= ${max}`;
+    throw rangeError(name, rule, value);
+  }
   return value;
 }
 
@@ -85,4 +101,67 @@ export function checkOptions<T extends object>(name: string, value: unknown): Pa
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw typeError(name, 'an object', value);
   return value as Partial<T>;
+}
+
+/**
+ * Throws a RangeError with code ERR_OUT_OF_RANGE when `options` has a key outside `allowed`, so
+ * that a misspelt option fails instead of leaving its default in place. The message names the
+ * key, lists the options of `owner`, and suggests the closest one when it is near enough.
+ *
+ * @param name - How the object is named in messages, such as 'options'.
+ * @param options - The object already checked by {@link checkOptions}.
+ * @param allowed - The option names `owner` accepts.
+ * @param owner - The class or function the options belong to, such as 'UNet'.
+ * @example
+ * checkKnownKeys('options', { basewidth: 8 }, ['inChannels', 'numClasses', 'baseWidth'], 'UNet');
+ * // RangeError: options.basewidth is not an option of UNet; expected inChannels, numClasses or
+ * // baseWidth (did you mean baseWidth?)
+ */
+export function checkKnownKeys(name: string, options: object, allowed: readonly string[], owner: string): void {
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    const suggestion = closestName(key, allowed);
+    const hint = suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`;
+    const message = `${name}.${key} is not an option of ${owner}; expected ${listNames(allowed)}${hint}`;
+    throw withCode(new RangeError(message), ErrorCode.OUT_OF_RANGE);
+  }
+}
+
+/** Joins names as "a", "a or b", "a, b or c". */
+function listNames(names: readonly string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/**
+ * Returns the entry of `names` closest to `key`, ignoring case, when its edit distance is at most
+ * a third of the key's length (at least 1), else undefined. A case-only difference has distance 0.
+ */
+function closestName(key: string, names: readonly string[]): string | undefined {
+  const lowerKey = key.toLowerCase();
+  const limit = Math.max(1, Math.floor(key.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of names) {
+    const distance = editDistance(lowerKey, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= limit ? best : undefined;
+}
+
+/** Levenshtein distance: the fewest single-character insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }

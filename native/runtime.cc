@@ -158,8 +158,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     ArgReader args(info, "setNumThreads");
     const int64_t count = args.Int(0, "n");
-    if (count < 1 || count > std::numeric_limits<int>::max()) {
-      args.FailRange("n", "a positive integer that fits in an int", std::to_string(count));
+    if (count < 1 || count > kMaxThreads) {
+      args.FailRange("n", "an integer in [1, " + std::to_string(kMaxThreads) + "]", std::to_string(count));
     }
     at::set_num_threads(static_cast<int>(count));
     return info.Env().Undefined();
@@ -174,8 +174,8 @@ Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     ArgReader args(info, "setBlasThreads");
     const int64_t count = args.Int(0, "n");
-    if (count < 1 || count > std::numeric_limits<int>::max()) {
-      args.FailRange("n", "a positive integer that fits in an int", std::to_string(count));
+    if (count < 1 || count > kMaxThreads) {
+      args.FailRange("n", "an integer in [1, " + std::to_string(kMaxThreads) + "]", std::to_string(count));
     }
     return Napi::Boolean::New(info.Env(), SetOpenBlasThreads(static_cast<int>(count)));
   });

@@ -6,14 +6,24 @@
 //
 //   node scripts/bench-nifti.mjs [repeats] [--markdown]
 //
+// Before each timed run, both sides collect garbage and pause 10 ms. CPython frees an array as
+// soon as its last reference goes, so glibc hands the same pages to the next read. V8 frees array
+// buffers only at a garbage collection, in batches and on a background thread, and glibc may then
+// return the pages to the kernel. Without this step a Node read often lands in fresh pages and
+// pays a page fault per 4 KiB (7 to 10 ms per 14 MB on the machine in BENCHMARKS.md). The pause
+// lets that background sweep finish, and nibabel gets the same pause so both start alike.
+//
 // nibabel runs through scripts/bench-nifti.py with /usr/bin/python3 (override with PYTHON).
 // lib/data/nifti.ts is bundled with esbuild into a temporary folder first, so no build is needed.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import { build } from 'esbuild';
 
@@ -22,6 +32,11 @@ const markdown = process.argv.includes('--markdown');
 const python = process.env.PYTHON ?? '/usr/bin/python3';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const folder = mkdtempSync(join(tmpdir(), 'medunet-bench-nifti-'));
+const loadAtStart = loadavg()[0];
+
+// A context created after the flag is set gets the gc() function; the main context does not.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc');
 
 try {
   const bundle = join(folder, 'nifti.mjs');
@@ -54,8 +69,8 @@ try {
     read();
     write();
     medunet[name] = {
-      read: median(Array.from({ length: repeats }, () => timeSeconds(read))),
-      write: median(Array.from({ length: repeats }, () => timeSeconds(write))),
+      read: median(await timeRuns(read, repeats)),
+      write: median(await timeRuns(write, repeats)),
       bytes: data.byteLength,
     };
   }
@@ -93,6 +108,7 @@ try {
     'write ratio',
   ];
   console.log(markdown ? markdownTable(header, rows) : plainTable(header, rows));
+  console.log(`\nLoad average (1 min): ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end.`);
 } finally {
   rmSync(folder, { recursive: true, force: true });
 }
@@ -124,10 +140,17 @@ function syntheticHead(dims, datatype) {
   return data;
 }
 
-function timeSeconds(step) {
-  const start = process.hrtime.bigint();
-  step();
-  return Number(process.hrtime.bigint() - start) / 1e9;
+/** Times `repeats` runs of `step` in seconds, collecting garbage and pausing before each one. */
+async function timeRuns(step, repeats) {
+  const seconds = [];
+  for (let run = 0; run < repeats; run++) {
+    collectGarbage();
+    await sleep(10);
+    const start = process.hrtime.bigint();
+    step();
+    seconds.push(Number(process.hrtime.bigint() - start) / 1e9);
+  }
+  return seconds;
 }
 
 function median(values) {

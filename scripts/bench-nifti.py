@@ -7,8 +7,9 @@
 #
 # A read is nib.load(path, mmap=False) plus np.asarray(img.dataobj), the full decode with
 # scaling applied. A write saves that array with the loaded header to OUTPUT_FOLDER under the
-# same name.
+# same name. Each timed run follows a garbage collection and a 10 ms pause, as on the Node side.
 
+import gc
 import json
 import os
 import statistics
@@ -20,6 +21,8 @@ import numpy as np
 
 
 def timed(step):
+    gc.collect()
+    time.sleep(0.01)
     start = time.perf_counter()
     step()
     return time.perf_counter() - start

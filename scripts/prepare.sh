@@ -13,6 +13,11 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "medunet: npm is not installed; install Node.js 20 or later with npm" >&2
   exit 1
 fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "medunet: Node.js 20 or later is needed; found $(node --version 2>/dev/null || echo none)" >&2
+  exit 1
+fi
 # npm ci installs exactly the locked versions; its install hook builds the addon.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "medunet: installing npm packages (npm ci)"

@@ -4,16 +4,18 @@
 // chosen slices, from a checkpoint run on the image or from a mask file already predicted.
 
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readNifti, type NiftiVolume } from '../data/nifti.js';
+import type { NiftiVolume } from '../data/nifti.js';
 import { normalizeIntensity } from '../data/normalize.js';
 import { extractSlice, resolveAxis, sliceCount, type Axis } from '../data/slices.js';
 import { SegmentationMetric } from '../metrics/segmentation.js';
 import { Palette } from '../visualize/colors.js';
 import { renderPanels, writePng } from '../visualize/png.js';
 import type { Command } from './main.js';
-import { loadModelOption, predictWithProgress } from './model-input.js';
+import { checkMaskLabels } from './labels.js';
+import { loadModelOption, predictWithProgress, readVolumeOption } from './model-input.js';
+import { checkOutputFolder } from './paths.js';
 import { formatSliceList, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
 import { parseAutocast } from './predict.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
@@ -36,8 +38,11 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const autocast = parseAutocast(values);
   const device = applyRuntimeOptions(values);
 
-  const truth = readNifti(maskPath);
-  const image = imagePath !== undefined ? readNifti(imagePath) : null;
+  const pngText = stringOption(values, 'png');
+  const pngDir = pngText === undefined ? undefined : checkOutputFolder('png', pngText);
+  if (pngDir !== undefined && imagePath === undefined) throw new UsageError('--png needs --image for the scan panel');
+  const truth = readVolumeOption('mask', maskPath);
+  const image = imagePath !== undefined ? readVolumeOption('image', imagePath) : null;
   let predicted: ArrayLike<number>;
   let axis: Axis;
   let numClasses: number;
@@ -47,13 +52,16 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     predicted = (await predictWithProgress(loaded, image as NiftiVolume, { batchSize, threshold, quiet: Boolean(values['quiet']), autocast })).mask;
     axis = loaded.axis;
     numClasses = loaded.model.architecture.numClasses;
+    checkMaskLabels(maskPath, numClasses, 'model classes');
   } else {
-    const prediction = readNifti(predictionPath as string);
+    const prediction = readVolumeOption('prediction', predictionPath as string);
     checkSameGrid(prediction, predictionPath as string, truth, maskPath);
     if (image !== null) checkSameGrid(image, imagePath as string, truth, maskPath);
     predicted = prediction.data as ArrayLike<number>;
     axis = axisOption(values) ?? 'axial';
     numClasses = numberOption(values, 'classes', { integer: true, min: 1, max: 255 }) ?? 1;
+    checkMaskLabels(maskPath, numClasses);
+    checkMaskLabels(predictionPath as string, numClasses);
   }
 
   // Binary evaluation treats every non-zero voxel as foreground, in the prediction and the truth.
@@ -84,10 +92,8 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
 
-  const pngDir = stringOption(values, 'png');
   if (pngDir !== undefined) {
-    if (image === null) throw new UsageError('--png needs --image for the scan panel');
-    summary['png'] = await writePanels(resolve(pngDir), image, axis, slices, predictedSlices, truthSlices, pngCount);
+    summary['png'] = await writePanels(pngDir, image as NiftiVolume, axis, slices, predictedSlices, truthSlices, pngCount);
   }
   if (!values['json']) {
     writeLine(`Dice ${scores.dice.toFixed(4)}, Jaccard ${scores.jaccard.toFixed(4)} over ${slices.length} ${axis} slices (${formatSliceList(slices)})`);
@@ -158,7 +164,7 @@ export const evaluateCommand: Command = {
       { name: 'model', type: 'string', value: 'PATH', help: 'checkpoint to predict --image with' },
       { name: 'image', type: 'string', value: 'PATH', help: 'image volume (needed with --model and for --png)' },
       { name: 'prediction', type: 'string', value: 'PATH', help: 'mask already predicted, instead of --model' },
-      { name: 'mask', type: 'string', value: 'PATH', required: true, help: 'ground-truth mask; non-zero voxels are foreground for one-class models' },
+      { name: 'mask', type: 'string', value: 'PATH', required: true, help: 'ground-truth mask; voxels > 0 are foreground for one-class models, class labels otherwise' },
       { name: 'slices', type: 'string', value: 'LIST', help: 'score only these slices, e.g. 50:64,100:114 (end excluded); default all' },
       { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', help: 'axis of --slices (default: the checkpoint\'s, else axial)' },
       { name: 'classes', type: 'string', value: 'N', help: 'with --prediction: number of classes (default 1, binary)' },

@@ -63,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     const err = error as Error & { code?: string };
+    // With --json the last line of standard output is a JSON object on failure too.
+    if (rest.includes('--json')) {
+      const status = error instanceof UsageError ? 2 : 1;
+      process.stdout.write(`${JSON.stringify({ command: name, error: err.message, code: err.code ?? (status === 2 ? 'ERR_USAGE' : null), status })}\n`);
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`medunet ${name}: ${err.message}\nRun 'medunet ${name} --help' for the options.\n`);
       return 2;

@@ -2,7 +2,7 @@
 //
 // Loading a checkpoint and predicting a volume, shared by `medunet predict` and `medunet evaluate`.
 
-import type { NiftiVolume } from '../data/nifti.js';
+import { readNifti, type NiftiVolume } from '../data/nifti.js';
 import { resolveAxis, type Axis } from '../data/slices.js';
 import { loadModel, readCheckpoint } from '../engine/checkpoint.js';
 import { predictVolume, type PredictResult } from '../engine/predict.js';
@@ -64,4 +64,16 @@ export async function predictWithProgress(
   });
   progress?.done();
   return result;
+}
+
+/** Reads a NIfTI volume for the command and rejects one with several 3D volumes (4D or 5D). */
+export function readVolumeOption(name: string, path: string): NiftiVolume {
+  const volume = readNifti(path);
+  const extra = volume.dims.slice(3).reduce((product, size) => product * size, 1);
+  if (extra > 1) {
+    throw new UsageError(
+      `--${name} ${path} contains ${extra} volumes (dims [${volume.dims.join(', ')}]); medunet segments one 3D volume, so extract one first (selectVolume in the library)`,
+    );
+  }
+  return volume;
 }

@@ -4,28 +4,32 @@
 // the mask as NIfTI with the input's affine, so that it overlays the scan in any viewer.
 
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { readNifti, writeNifti } from '../data/nifti.js';
+import { writeNifti } from '../data/nifti.js';
 import { resolveAxis } from '../data/slices.js';
 import { renderMontage, writePng } from '../visualize/png.js';
 import type { Command } from './main.js';
-import { loadModelOption, predictWithProgress } from './model-input.js';
+import { loadModelOption, predictWithProgress, readVolumeOption } from './model-input.js';
+import { checkOutputFile, checkOutputFolder } from './paths.js';
 import { numberOption, stringOption, UsageError, type OptionValues } from './options.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
 
 async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const started = performance.now();
   const input = stringOption(values, 'input') as string;
-  const output = resolve(stringOption(values, 'output') as string);
-  if (!/\.nii(\.gz)?$/.test(output)) throw new UsageError(`--output must end in .nii or .nii.gz; got ${JSON.stringify(output)}`);
+  const outputText = stringOption(values, 'output') as string;
+  if (!/\.nii(\.gz)?$/.test(outputText)) throw new UsageError(`--output must end in .nii or .nii.gz; got ${JSON.stringify(outputText)}`);
+  const output = checkOutputFile('output', outputText, [input, stringOption(values, 'model') as string]);
+  const pngText = stringOption(values, 'png');
+  const pngDir = pngText === undefined ? undefined : checkOutputFolder('png', pngText);
   const batchSize = numberOption(values, 'batch-size', { integer: true, min: 1 }) as number;
   const threshold = numberOption(values, 'threshold', { min: 0, max: 1 }) as number;
   const autocast = parseAutocast(values);
   const device = applyRuntimeOptions(values);
 
   const loaded = loadModelOption(values, device);
-  const volume = readNifti(input);
+  const volume = readVolumeOption('input', input);
   const result = await predictWithProgress(loaded, volume, { batchSize, threshold, quiet: Boolean(values['quiet']), autocast });
   const [nx, ny, nz] = result.dims as [number, number, number];
   mkdirSync(dirname(output), { recursive: true });
@@ -51,10 +55,9 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
 
-  const pngDir = stringOption(values, 'png');
   if (pngDir !== undefined) {
     const axis = resolveAxis(loaded.axis);
-    const path = join(resolve(pngDir), 'prediction-montage.png');
+    const path = join(pngDir, 'prediction-montage.png');
     // renderMontage takes [D, H, W] with W fastest, which is [nz, ny, nx] for NIfTI's x-fastest order.
     const montageAxis = 2 - axis;
     const png = renderMontage(volume.data as ArrayLike<number> as Float32Array, [nz, ny, nx], {

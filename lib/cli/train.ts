@@ -4,7 +4,7 @@
 // held-out blocks of slices after each epoch, and saves a checkpoint after each epoch.
 
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MedicalImageDataset, type VolumePair } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
@@ -22,6 +22,8 @@ import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
 import { manualSeed } from '../tensor.js';
 import type { Command } from './main.js';
 import { formatSliceList, listOption, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
+import { checkMaskLabels } from './labels.js';
+import { checkOutputFile } from './paths.js';
 import { Progress } from './progress.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
 
@@ -38,9 +40,10 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const axisName = stringOption(values, 'axis') as string;
   if (!AXES.includes(axisName)) throw new UsageError(`--axis must be one of ${AXES.join(', ')}; got ${JSON.stringify(axisName)}`);
   const axis = axisName as Axis;
-  const epochs = numberOption(values, 'epochs', { integer: true, min: 1 }) as number;
-  const batchSize = numberOption(values, 'batch-size', { integer: true, min: 1 }) as number;
-  const lr = numberOption(values, 'lr', { min: Number.MIN_VALUE }) as number;
+  const epochs = numberOption(values, 'epochs', { integer: true, min: 1, max: 100_000 }) as number;
+  const batchSize = numberOption(values, 'batch-size', { integer: true, min: 1, max: 4096 }) as number;
+  const lr = numberOption(values, 'lr', { min: 0, max: 10 }) as number;
+  if (lr === 0) throw new UsageError('--lr must be a number > 0; got 0');
   const baseWidth = numberOption(values, 'base-width', { integer: true, min: 1, max: 1024 }) as number;
   const numClasses = numberOption(values, 'classes', { integer: true, min: 1, max: 255 }) as number;
   const seed = numberOption(values, 'seed', { integer: true, min: 0, max: 2 ** 31 - 1 }) as number;
@@ -51,9 +54,16 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
   if (schedule !== 'cosine' && schedule !== 'constant') throw new UsageError(`--lr-schedule must be cosine or constant; got ${JSON.stringify(schedule)}`);
   const autocastName = stringOption(values, 'autocast') as string;
   if (autocastName !== 'none' && autocastName !== 'bf16') throw new UsageError(`--autocast must be bf16 or none; got ${JSON.stringify(autocastName)}`);
-  const output = resolve(stringOption(values, 'output') as string);
+  const outputText = stringOption(values, 'output') as string;
+  if (/\.(nii|nii\.gz|hdr|img)$/i.test(outputText)) {
+    throw new UsageError(`--output ${outputText} names a NIfTI file; the checkpoint needs a name such as model.pt or model.safetensors`);
+  }
+  const output = checkOutputFile('output', outputText, [...images, ...masks]);
   const device = applyRuntimeOptions(values);
   manualSeed(seed);
+
+  // Check every mask before any training, so a bad label names its file.
+  for (const mask of masks) checkMaskLabels(mask, numClasses);
 
   // Split every volume's slices into training slices and whole held-out validation blocks.
   const trainPairs: VolumePair[] = [];
@@ -80,7 +90,10 @@ async function run(values: OptionValues): Promise<Record<string, unknown>> {
     transform: values['no-augment'] ? null : new RandomAugment(),
     seed,
   });
-  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
+  if (trainSet.length < 2) throw new UsageError(`batch normalisation needs at least 2 training slices; got ${trainSet.length}`);
+  // Batch normalisation fails on a batch of one slice when the bottleneck is 1x1, so a last batch
+  // of one is dropped; shuffling leaves out a different slice each epoch.
+  const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, seed, dropLast: trainSet.length % batchSize === 1 });
   const valLoader =
     valPairs.length > 0 ? new DataLoader(new MedicalImageDataset(valPairs, { axis, maskMode, padMultiple: 16 }), { batchSize }) : undefined;
 
@@ -161,7 +174,7 @@ export const trainCommand: Command = {
     usage: 'medunet train --image IMG.nii.gz --mask MASK.nii.gz [--image ... --mask ...] [options]',
     options: [
       { name: 'image', type: 'string', multiple: true, value: 'PATH', help: 'image volume (.nii or .nii.gz)', required: true },
-      { name: 'mask', type: 'string', multiple: true, value: 'PATH', help: 'mask volume of the image given in the same position; non-zero voxels are foreground', required: true },
+      { name: 'mask', type: 'string', multiple: true, value: 'PATH', help: 'mask volume of the image given in the same position; voxels > 0 are foreground (class labels with --classes above 1)', required: true },
       { name: 'output', type: 'string', value: 'PATH', default: 'out/model.pt', help: 'checkpoint to write after each epoch: the torch.save format, or safetensors when the name ends in .safetensors' },
       { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', default: 'axial', help: 'slicing axis (voxel axis z, y or x)' },
       { name: 'epochs', type: 'string', value: 'N', default: '10', help: 'passes over the training slices' },
@@ -174,7 +187,7 @@ export const trainCommand: Command = {
       { name: 'val-blocks', type: 'string', value: 'N', default: '2', help: 'without --val-slices: number of whole blocks of slices held out per volume' },
       { name: 'val-block-size', type: 'string', value: 'N', default: '12', help: 'slices per held-out block' },
       { name: 'no-augment', type: 'boolean', help: 'train without random affine, flip and intensity augmentation' },
-      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the forward pass in bfloat16 autocast (faster on CPUs with AMX or AVX-512 bf16)' },
+      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the forward pass in bfloat16 autocast (CPU or CUDA)' },
       { name: 'seed', type: 'string', value: 'N', default: '42', help: 'seed of weights, shuffling, augmentation and held-out blocks' },
     ],
     examples: [

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // The NIfTI-1 and NIfTI-2 binary layouts: datatype codes, header decoding on top of
-// nifti-reader-js, voxel decoding with byte swapping and scaling, and NIfTI-1 header encoding.
-// Everything here works on bytes already in memory; file and gzip handling lives in nifti.ts.
+// nifti-reader-js, and voxel decoding with byte swapping and scaling. Everything here works on
+// bytes already in memory. Files are read in nifti.ts and nifti-file.ts, gzip is decoded in
+// nifti-gzip.ts, and headers and voxels are encoded for writing in nifti-encode.ts.
 
 import { NIFTI1, NIFTI2 } from 'nifti-reader-js';
 
@@ -203,8 +204,10 @@ export interface ParsedHeader {
   dataOffset: number;
 }
 
-const NIFTI1_HEADER_SIZE = 348;
-const NIFTI2_HEADER_SIZE = 540;
+/** sizeof_hdr of a NIfTI-1 header in bytes. @internal */
+export const NIFTI1_HEADER_SIZE = 348;
+/** sizeof_hdr of a NIfTI-2 header in bytes. @internal */
+export const NIFTI2_HEADER_SIZE = 540;
 
 /**
  * Decodes the header at the start of `bytes`.
@@ -451,69 +454,6 @@ export function applyScaling(data: VoxelArray, slope: number, inter: number): Vo
     for (let i = 0; i < data.length; i++) scaled[i] = data[i]! * slope + intercept;
   }
   return scaled;
-}
-
-/** Fields of a NIfTI-1 header that `encodeNifti1Header` writes. @internal */
-export interface HeaderFields {
-  datatype: DatatypeSpec;
-  dims: readonly number[];
-  /** pixdim[1..]: voxel sizes of each dim. */
-  pixdim: readonly number[];
-  qfac: 1 | -1;
-  xyztUnits: number;
-  intentCode: number;
-  description: string;
-  qformCode: number;
-  sformCode: number;
-  quatern: readonly [number, number, number];
-  qoffset: readonly [number, number, number];
-  srow: readonly (readonly number[])[];
-}
-
-/** Byte offset of the voxel data in files that medunet writes: the header plus an empty extension flag. */
-export const WRITE_VOX_OFFSET = 352;
-
-/**
- * Encodes a little-endian single-file NIfTI-1 header ("n+1") of 352 bytes, with scl_slope 1,
- * scl_inter 0 and no extensions.
- * @internal
- */
-export function encodeNifti1Header(fields: HeaderFields): Uint8Array {
-  const bytes = new Uint8Array(WRITE_VOX_OFFSET);
-  const view = new DataView(bytes.buffer);
-  const le = true;
-  view.setInt32(0, NIFTI1_HEADER_SIZE, le);
-
-  view.setInt16(40, fields.dims.length, le);
-  fields.dims.forEach((size, axis) => view.setInt16(42 + 2 * axis, size, le));
-  for (let axis = fields.dims.length + 1; axis < 8; axis++) view.setInt16(40 + 2 * axis, 1, le);
-  view.setInt16(68, fields.intentCode, le);
-  view.setInt16(70, fields.datatype.code, le);
-  view.setInt16(72, fields.datatype.bytes * 8, le);
-
-  view.setFloat32(76, fields.qfac, le);
-  fields.pixdim.slice(0, 7).forEach((size, axis) => view.setFloat32(80 + 4 * axis, size, le));
-  view.setFloat32(108, WRITE_VOX_OFFSET, le);
-  view.setFloat32(112, 1, le);
-  view.setFloat32(116, 0, le);
-  bytes[123] = fields.xyztUnits & 0xff;
-
-  writeAscii(bytes, 148, 80, fields.description);
-  view.setInt16(252, fields.qformCode, le);
-  view.setInt16(254, fields.sformCode, le);
-  fields.quatern.forEach((value, i) => view.setFloat32(256 + 4 * i, value, le));
-  fields.qoffset.forEach((value, i) => view.setFloat32(268 + 4 * i, value, le));
-  fields.srow.forEach((row, r) => row.forEach((value, c) => view.setFloat32(280 + 16 * r + 4 * c, value, le)));
-  bytes.set([0x6e, 0x2b, 0x31, 0], 344);
-  return bytes;
-}
-
-/** Writes `text` as NUL-terminated ASCII into `length` bytes; other characters become '?'. */
-function writeAscii(bytes: Uint8Array, offset: number, length: number, text: string): void {
-  for (let i = 0; i < Math.min(text.length, length - 1); i++) {
-    const code = text.charCodeAt(i);
-    bytes[offset + i] = code >= 0x20 && code < 0x7f ? code : 0x3f;
-  }
 }
 
 /** Quaternion parameters derived from an affine, in the form the header stores them. @internal */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
-// Writing NIfTI-1 volumes (.nii and .nii.gz) with the geometry of a source scan.
+// Writing NIfTI-1 and NIfTI-2 volumes (.nii and .nii.gz) with the geometry of a source scan.
 
-import { existsSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip, gzipSync } from 'node:zlib';
@@ -14,19 +14,23 @@ import { affinesClose, diagonalAffine, quaternionToAffine } from './affine.js';
 import {
   HOST_LITTLE_ENDIAN,
   NIFTI_DATATYPES,
-  WRITE_VOX_OFFSET,
   affineFromHeader,
   datatypeByName,
   datatypeOfArray,
-  encodeNifti1Header,
   qformFromAffine,
-  swapBytes,
   type DatatypeSpec,
-  type HeaderFields,
   type NiftiDatatype,
   type NiftiHeaderInfo,
   type VoxelArray,
 } from './nifti-format.js';
+import {
+  WRITE_VOX_OFFSET,
+  autoDatatype,
+  encodeNifti1Header,
+  encodeNifti2Header,
+  encodeVoxels,
+  type HeaderFields,
+} from './nifti-encode.js';
 import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
 
 const gzipAsync = promisify(gzip);
@@ -46,20 +50,34 @@ export interface NiftiWriteInput {
 
 /** Options of `writeNifti` and `writeNiftiAsync`. */
 export interface WriteNiftiOptions {
-  /** Datatype to store; the data is rounded and clamped to its range. Defaults to the array's type. */
-  datatype?: NiftiDatatype;
+  /**
+   * Datatype to store; the data is rounded and clamped to its range. Defaults to the array's
+   * type. 'auto' picks one that fits the values: uint8 when all are integers in [0, 255] (binary
+   * masks), else int16, uint16 or int32 for integers in their range, and float32 when any value
+   * is not an integer.
+   */
+  datatype?: NiftiDatatype | 'auto';
+  /** 1 (default) for a 348-byte NIfTI-1 header, 2 for a 540-byte NIfTI-2 header with 64-bit sizes. */
+  niftiVersion?: 1 | 2;
   /** gzip level 0 to 9 for paths ending in .gz (default 6). */
   compressionLevel?: number;
 }
 
-/** Writes `volume` as a NIfTI-1 file; see {@link writeNiftiAsync} for the rules. */
+/** Writes `volume` as a NIfTI-1 or NIfTI-2 file; see {@link writeNiftiAsync} for the rules. */
 export function writeNifti(path: string, volume: NiftiWriteInput, options?: WriteNiftiOptions): void {
-  const { bytes, compressionLevel } = prepareWrite(path, volume, options);
+  const { parts, compressionLevel } = prepareWrite(path, volume, options);
   withNiftiErrors(path, 'written', () => {
-    const output = path.toLowerCase().endsWith('.gz') ? gzipSync(bytes, { level: compressionLevel }) : bytes;
+    const gz = path.toLowerCase().endsWith('.gz');
+    const output = gz ? [gzipSync(Buffer.concat(parts), { level: compressionLevel })] : parts;
     const temporary = temporaryPath(path);
     try {
-      writeFileSync(temporary, output);
+      const fd = openSync(temporary, 'w');
+      try {
+        // Each call writes all of its bytes at the current position, so the parts follow each other.
+        for (const part of output) writeFileSync(fd, part);
+      } finally {
+        closeSync(fd);
+      }
       renameSync(temporary, path);
     } catch (error) {
       if (existsSync(temporary)) unlinkSync(temporary);
@@ -69,11 +87,14 @@ export function writeNifti(path: string, volume: NiftiWriteInput, options?: Writ
 }
 
 /**
- * Writes `volume` as a single-file NIfTI-1 image, gzip-compressed when `path` ends in .gz.
+ * Writes `volume` as a single-file NIfTI-1 image, or NIfTI-2 with `niftiVersion: 2`,
+ * gzip-compressed when `path` ends in .gz.
  *
  * The file is written under a temporary name and then renamed, so readers never see a partial
- * file. The header is little-endian with vox_offset 352, scl_slope 1 and scl_inter 0.
- * Geometry rules, so that a mask written with its scan's `affine` and `header` overlays it:
+ * file. The header is little-endian with scl_slope 1 and scl_inter 0, and vox_offset is 352 for
+ * NIfTI-1 and 544 for NIfTI-2. NIfTI-2 stores sizes as int64 and geometry as float64.
+ * Geometry rules for both versions, so that a mask written with its scan's `affine` and
+ * `header` overlays it:
  * - When `affine` is omitted, or equals the affine that `header` defines, the header's
  *   qform_code, sform_code, quaternion, qoffset and srow are written unchanged.
  * - Otherwise the sform is `affine` and the qform is derived from it (nearest rotation). The
@@ -86,10 +107,11 @@ export function writeNifti(path: string, volume: NiftiWriteInput, options?: Writ
  *
  * @param path - Output path; its folder must exist.
  * @param volume - Data, dims and optionally pixdim, affine and header.
- * @param options - `datatype` (default: from the array class), `compressionLevel` (default 6).
+ * @param options - `datatype` (default: from the array class; 'auto' fits it to the values),
+ *   `niftiVersion` (default 1), `compressionLevel` (default 6).
  * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` for arguments of the wrong type.
  * @throws {RangeError} code `ERR_OUT_OF_RANGE` when dims do not match the data or an entry is invalid.
- * @throws {NiftiError} when the file cannot be written or dims exceed NIfTI-1's 32767.
+ * @throws {NiftiError} when the file cannot be written, or when dims exceed 32767 for NIfTI-1.
  * @example
  * const scan = readNifti('ch2.nii.gz');
  * await writeNiftiAsync('mask.nii.gz', { data: mask, dims: scan.dims, pixdim: scan.pixdim,
@@ -100,13 +122,21 @@ export async function writeNiftiAsync(
   volume: NiftiWriteInput,
   options?: WriteNiftiOptions,
 ): Promise<void> {
-  const { bytes, compressionLevel } = prepareWrite(path, volume, options);
+  const { parts, compressionLevel } = prepareWrite(path, volume, options);
   await withNiftiErrorsAsync(path, 'written', async () => {
     const gz = path.toLowerCase().endsWith('.gz');
-    const output = gz ? await gzipAsync(bytes, { level: compressionLevel }) : bytes;
+    // Both branches copy the voxels before the first await, so later changes to `data` miss the file.
+    const output = gz
+      ? [await gzipAsync(Buffer.concat(parts), { level: compressionLevel })]
+      : parts.map((part) => part.slice());
     const temporary = temporaryPath(path);
     try {
-      await writeFile(temporary, output);
+      const handle = await open(temporary, 'w');
+      try {
+        for (const part of output) await handle.writeFile(part);
+      } finally {
+        await handle.close();
+      }
       await rename(temporary, path);
     } catch (error) {
       await unlink(temporary).catch(() => undefined); // The temporary file may not exist yet.
@@ -123,30 +153,43 @@ function prepareWrite(
   path: unknown,
   volume: unknown,
   options: unknown,
-): { bytes: Uint8Array; compressionLevel: number } {
+): { parts: Uint8Array[]; compressionLevel: number } {
   checkString('path', path);
   const opts = checkOptions<WriteNiftiOptions>('options', options);
   const compressionLevel =
     opts.compressionLevel === undefined ? 6 : checkInt('options.compressionLevel', opts.compressionLevel, 0, 9);
+  const version = checkNiftiVersion(opts.niftiVersion);
   const input = checkWriteInput(volume);
-  const datatype =
-    opts.datatype === undefined
-      ? datatypeOfArray(input.data)!
-      : datatypeByName(checkOneOf('options.datatype', opts.datatype, NIFTI_DATATYPES));
+  const datatype = chooseDatatype(input.data, opts.datatype);
   for (const [axis, size] of input.dims.entries()) {
-    if (size > 32767) {
+    if (version === 1 && size > 32767) {
       throw new NiftiError(
         path as string,
-        `cannot be written: dims[${axis}] is ${size}, but NIfTI-1 allows at most 32767`,
+        `cannot be written: dims[${axis}] is ${size}, but NIfTI-1 allows at most 32767 ` +
+          '(write NIfTI-2 with `niftiVersion: 2`)',
       );
     }
   }
-  const header = encodeNifti1Header(headerFields(input, datatype));
-  const voxels = encodeVoxels(input.data, datatype);
-  const bytes = new Uint8Array(WRITE_VOX_OFFSET + voxels.length);
-  bytes.set(header, 0);
-  bytes.set(voxels, WRITE_VOX_OFFSET);
-  return { bytes, compressionLevel };
+  const fields = headerFields(input, datatype);
+  const header = version === 1 ? encodeNifti1Header(fields) : encodeNifti2Header(fields);
+  // The header ends where the voxel data starts, so a plain file is the two parts written in turn
+  // and the voxels need no copy into one buffer.
+  return { parts: [header, encodeVoxels(input.data, datatype)], compressionLevel };
+}
+
+function checkNiftiVersion(value: unknown): 1 | 2 {
+  if (value === undefined) return 1;
+  if (value === 1 || value === 2) return value;
+  const error = typeof value === 'number' ? rangeError : typeError;
+  throw error('options.niftiVersion', '1 or 2', value);
+}
+
+const DATATYPE_CHOICES: readonly (NiftiDatatype | 'auto')[] = [...NIFTI_DATATYPES, 'auto'];
+
+function chooseDatatype(data: VoxelArray, requested: unknown): DatatypeSpec {
+  if (requested === undefined) return datatypeOfArray(data)!;
+  const name = checkOneOf('options.datatype', requested, DATATYPE_CHOICES);
+  return name === 'auto' ? autoDatatype(data) : datatypeByName(name);
 }
 
 function checkWriteInput(volume: unknown): NiftiWriteInput {
@@ -297,74 +340,4 @@ function mergePixdim(spatial: readonly number[], inputPixdim: readonly number[],
   for (let axis = 0; axis < Math.max(rank, 3); axis++)
     merged.push(axis < 3 ? spatial[axis]! : (inputPixdim[axis] ?? 1));
   return merged;
-}
-
-/**
- * Little-endian bytes of `data` stored as `datatype`, converting (rounding and clamping) when the
- * types differ. On a little-endian machine with no conversion this is a view of `data`, so the
- * caller copies it before changing it.
- */
-function encodeVoxels(data: VoxelArray, datatype: DatatypeSpec): Uint8Array {
-  const source = datatypeOfArray(data)!;
-  let converted: VoxelArray;
-  if (source.name === datatype.name) {
-    converted = data;
-  } else {
-    converted = datatype.create(new ArrayBuffer(data.length * datatype.bytes), data.length);
-    convertInto(data, converted, datatype);
-  }
-  const bytes = new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength);
-  if (HOST_LITTLE_ENDIAN || datatype.bytes === 1) return bytes;
-  const swapped = bytes.slice();
-  swapBytes(swapped, datatype.bytes);
-  return swapped;
-}
-
-/** Rounds a number to a bigint; NaN becomes 0 and infinities become the nearer bound. */
-function toBigInt(value: number, min: bigint, max: bigint): bigint {
-  if (Number.isNaN(value)) return 0n;
-  if (value === Infinity) return max;
-  if (value === -Infinity) return min;
-  return BigInt(Math.round(value));
-}
-
-const INTEGER_RANGES: Partial<Record<NiftiDatatype, [number, number]>> = {
-  uint8: [0, 255],
-  int8: [-128, 127],
-  int16: [-32768, 32767],
-  uint16: [0, 65535],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-};
-
-/** Copies `source` into `target`; integer targets get round-to-nearest, saturation, and 0 for NaN. */
-function convertInto(source: VoxelArray, target: VoxelArray, datatype: DatatypeSpec): void {
-  const read = (i: number): number => Number(source[i]!);
-  if (target instanceof BigInt64Array || target instanceof BigUint64Array) {
-    const [min, max] = target instanceof BigInt64Array ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
-    const bigSource = source instanceof BigInt64Array || source instanceof BigUint64Array ? source : null;
-    for (let i = 0; i < source.length; i++) {
-      let value: bigint;
-      if (bigSource) {
-        value = bigSource[i]!;
-      } else {
-        value = toBigInt(read(i), min, max);
-      }
-      if (value < min) value = min;
-      if (value > max) value = max;
-      target[i] = value;
-    }
-    return;
-  }
-  const range = INTEGER_RANGES[datatype.name];
-  const numbers = target as Exclude<VoxelArray, BigInt64Array | BigUint64Array>;
-  if (range === undefined) {
-    for (let i = 0; i < source.length; i++) numbers[i] = read(i);
-    return;
-  }
-  const [min, max] = range;
-  for (let i = 0; i < source.length; i++) {
-    const value = read(i);
-    numbers[i] = Number.isNaN(value) ? 0 : Math.min(max, Math.max(min, Math.round(value)));
-  }
 }

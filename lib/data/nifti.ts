@@ -3,8 +3,8 @@
 // Reading NIfTI volumes (.nii, .nii.gz and .hdr/.img pairs); writing is in nifti-write.ts and
 // re-exported here.
 
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 import { NiftiError } from '../errors.js';
 import { checkOneOf, checkOptions, checkString, typeError } from '../validate.js';
@@ -18,6 +18,7 @@ import {
   type VoxelArray,
 } from './nifti-format.js';
 import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
+import { readBytesAsync, readBytesSync, readVoxelsAsync, readVoxelsSync, type VoxelRange } from './nifti-file.js';
 import { flatVolumeIndex } from './nifti-volumes.js';
 import { reorientFileVolume } from './orientation.js';
 import {
@@ -119,21 +120,38 @@ export function readNifti(path: string, options?: ReadNiftiOptions): NiftiVolume
   const read = checkReadOptions(path, options);
   return withNiftiErrors(path, 'read', () => {
     const headerPath = headerPathOf(path);
-    const file = readFileSync(headerPath);
-    const compressed = isGzip(file);
-    const parsed = parseHeader(headerPath, compressed ? gunzipPrefix(headerPath, file, HEADER_PREFIX_BYTES) : file);
-    const cap = decodedSizeOf(headerPath, parsed);
-    let imageBytes: Uint8Array;
-    if (parsed.isPair) imageBytes = readPairImage(headerPath, cap);
-    else imageBytes = compressed ? gunzipCapped(headerPath, file, cap) : file;
-    return buildVolume(headerPath, parsed, imageBytes, read);
+    const fd = openSync(headerPath, 'r');
+    try {
+      const stats = fstatSync(fd);
+      // Pipes and other special files have no size and no positions, so they are read whole.
+      if (!stats.isFile()) return readInMemory(headerPath, readFileSync(fd), read);
+      const prefix = readBytesSync(fd, 0, HEADER_PREFIX_BYTES);
+      if (isGzip(prefix)) return readInMemory(headerPath, readBytesSync(fd, 0, stats.size), read);
+      const parsed = parseHeader(headerPath, prefix);
+      const cap = decodedSizeOf(headerPath, parsed);
+      if (parsed.isPair) return readPairVolume(headerPath, parsed, cap, read);
+      const { range, meta } = planVolume(headerPath, parsed, stats.size, read);
+      const data = readVoxelsSync(headerPath, fd, range, parsed.datatype, parsed.info.littleEndian);
+      return finishVolume(headerPath, parsed, meta, data, read);
+    } finally {
+      closeSync(fd);
+    }
   });
+}
+
+/** Decodes a whole file already in memory, gzip-compressed or not. */
+function readInMemory(headerPath: string, file: Uint8Array, read: CheckedReadOptions): NiftiVolume {
+  const compressed = isGzip(file);
+  const parsed = parseHeader(headerPath, compressed ? gunzipPrefix(headerPath, file, HEADER_PREFIX_BYTES) : file);
+  const cap = decodedSizeOf(headerPath, parsed);
+  if (parsed.isPair) return readPairVolume(headerPath, parsed, cap, read);
+  return buildVolume(headerPath, parsed, compressed ? gunzipCapped(headerPath, file, cap) : file, read);
 }
 
 /**
  * Reads a NIfTI volume like {@link readNifti}, streaming the file through gunzip on the libuv
- * thread pool with the same cap on the decoded size. Decoding the bytes into the typed array
- * runs on the calling thread.
+ * thread pool with the same cap on the decoded size. Uncompressed voxel data is read straight
+ * into the returned array. Decoding the bytes into the typed array runs on the calling thread.
  *
  * @returns A promise of the decoded volume.
  * @throws {NiftiError} (as a rejection) for the same causes as `readNifti`.
@@ -144,21 +162,39 @@ export async function readNiftiAsync(path: string, options?: ReadNiftiOptions): 
   const read = checkReadOptions(path, options);
   return withNiftiErrorsAsync(path, 'read', async () => {
     const headerPath = headerPathOf(path);
-    let parsed: ParsedHeader | undefined;
-    const capOf = (prefix: Uint8Array): number | null => {
-      parsed = parseHeader(headerPath, prefix);
-      return parsed.isPair ? null : decodedSizeOf(headerPath, parsed);
-    };
-    const bytes = (await startsWithGzip(headerPath))
-      ? await gunzipFileCapped(headerPath, capOf)
-      : await readFile(headerPath);
-    if (parsed === undefined) capOf(bytes);
-    const header = parsed!;
-    const imageBytes = header.isPair
-      ? await readPairImageAsync(headerPath, decodedSizeOf(headerPath, header))
-      : bytes;
-    return buildVolume(headerPath, header, imageBytes, read);
+    const handle = await open(headerPath, 'r');
+    try {
+      const stats = await handle.stat();
+      // Pipes and other special files have no size and no positions, so they are read whole.
+      if (!stats.isFile()) return readInMemory(headerPath, await handle.readFile(), read);
+      const prefix = await readBytesAsync(handle, 0, HEADER_PREFIX_BYTES);
+      if (!isGzip(prefix)) {
+        const parsed = parseHeader(headerPath, prefix);
+        const cap = decodedSizeOf(headerPath, parsed);
+        if (parsed.isPair) return await readPairVolumeAsync(headerPath, parsed, cap, read);
+        const { range, meta } = planVolume(headerPath, parsed, stats.size, read);
+        const data = await readVoxelsAsync(headerPath, handle, range, parsed.datatype, parsed.info.littleEndian);
+        return finishVolume(headerPath, parsed, meta, data, read);
+      }
+    } finally {
+      await handle.close();
+    }
+    return readStreamed(headerPath, read);
   });
+}
+
+/** Reads a gzip file through a stream. */
+async function readStreamed(headerPath: string, read: CheckedReadOptions): Promise<NiftiVolume> {
+  let parsed: ParsedHeader | undefined;
+  const capOf = (prefix: Uint8Array): number | null => {
+    parsed = parseHeader(headerPath, prefix);
+    return parsed.isPair ? null : decodedSizeOf(headerPath, parsed);
+  };
+  const bytes = await gunzipFileCapped(headerPath, capOf);
+  if (parsed === undefined) capOf(bytes);
+  const header = parsed!;
+  if (header.isPair) return readPairVolumeAsync(headerPath, header, decodedSizeOf(headerPath, header), read);
+  return buildVolume(headerPath, header, bytes, read);
 }
 
 /**
@@ -225,17 +261,6 @@ function decodedSizeOf(path: string, parsed: ParsedHeader): number {
   return size;
 }
 
-async function startsWithGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r');
-  try {
-    const magic = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(magic, 0, 2, 0);
-    return isGzip(magic.subarray(0, bytesRead));
-  } finally {
-    await handle.close();
-  }
-}
-
 const PAIR_IMAGE = /\.img(\.gz)?$/i;
 const PAIR_HEADER = /\.hdr(\.gz)?$/i;
 
@@ -255,54 +280,121 @@ function pairImageCandidates(headerPath: string): string[] {
   return [`${stem}.img`, `${stem}.img.gz`];
 }
 
-function readPairImage(headerPath: string, cap: number): Uint8Array {
-  const candidates = pairImageCandidates(headerPath);
-  const imagePath = candidates.find((candidate) => existsSync(candidate));
-  if (imagePath === undefined) throw missingImage(headerPath, candidates);
-  const file = readFileSync(imagePath);
-  return isGzip(file) ? gunzipCapped(imagePath, file, cap) : file;
+/** Reads the .img file of a header/image pair, straight into the voxel array unless it is gzip. */
+function readPairVolume(
+  headerPath: string,
+  parsed: ParsedHeader,
+  cap: number,
+  read: CheckedReadOptions,
+): NiftiVolume {
+  const imagePath = findPairImage(headerPath);
+  const fd = openSync(imagePath, 'r');
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || isGzip(readBytesSync(fd, 0, 2))) {
+      const file = stats.isFile() ? readBytesSync(fd, 0, stats.size) : readFileSync(fd);
+      return buildVolume(imagePath, parsed, isGzip(file) ? gunzipCapped(imagePath, file, cap) : file, read);
+    }
+    const { range, meta } = planVolume(imagePath, parsed, stats.size, read);
+    const data = readVoxelsSync(imagePath, fd, range, parsed.datatype, parsed.info.littleEndian);
+    return finishVolume(imagePath, parsed, meta, data, read);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-async function readPairImageAsync(headerPath: string, cap: number): Promise<Uint8Array> {
+async function readPairVolumeAsync(
+  headerPath: string,
+  parsed: ParsedHeader,
+  cap: number,
+  read: CheckedReadOptions,
+): Promise<NiftiVolume> {
+  const imagePath = findPairImage(headerPath);
+  const handle = await open(imagePath, 'r');
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      const file = await handle.readFile();
+      return buildVolume(imagePath, parsed, isGzip(file) ? gunzipCapped(imagePath, file, cap) : file, read);
+    }
+    if (!isGzip(await readBytesAsync(handle, 0, 2))) {
+      const { range, meta } = planVolume(imagePath, parsed, stats.size, read);
+      const data = await readVoxelsAsync(imagePath, handle, range, parsed.datatype, parsed.info.littleEndian);
+      return finishVolume(imagePath, parsed, meta, data, read);
+    }
+  } finally {
+    await handle.close();
+  }
+  return buildVolume(imagePath, parsed, await gunzipFileCapped(imagePath, () => cap), read);
+}
+
+function findPairImage(headerPath: string): string {
   const candidates = pairImageCandidates(headerPath);
   const imagePath = candidates.find((candidate) => existsSync(candidate));
   if (imagePath === undefined) throw missingImage(headerPath, candidates);
-  if (await startsWithGzip(imagePath)) return gunzipFileCapped(imagePath, () => cap);
-  return readFile(imagePath);
+  return imagePath;
 }
 
 function missingImage(headerPath: string, candidates: string[]): NiftiError {
   return new NiftiError(headerPath, `image file of the .hdr/.img pair not found (tried ${candidates.join(', ')})`);
 }
 
+/** Decodes a volume from `imageBytes`, the bytes of the file that contains the voxel data. */
 function buildVolume(
   path: string,
   parsed: ParsedHeader,
   imageBytes: Uint8Array,
   options: CheckedReadOptions,
 ): NiftiVolume {
+  const { range, meta } = planVolume(path, parsed, imageBytes.length, options);
+  const data = decodeVoxels(imageBytes, range.offset, range.count, parsed.datatype, parsed.info.littleEndian);
+  return finishVolume(path, parsed, meta, data, options);
+}
+
+/**
+ * Checks that a file of `fileSize` bytes contains all the voxel data that the header declares, and
+ * returns the voxels to decode (all, or one volume when `options.volume` is set) with the dims
+ * and voxel sizes of the result.
+ */
+function planVolume(
+  path: string,
+  parsed: ParsedHeader,
+  fileSize: number,
+  options: CheckedReadOptions,
+): { range: VoxelRange; meta: NiftiHeaderOnly } {
   const expected = parsed.voxelCount * parsed.datatype.bytes;
-  const available = Math.max(0, imageBytes.length - parsed.dataOffset);
+  const available = Math.max(0, fileSize - parsed.dataOffset);
   if (available < expected) {
     throw new NiftiError(
       path,
       `truncated: expected ${expected} bytes of voxel data at offset ${parsed.dataOffset}, found ${available}`,
     );
   }
-  const result = headerOnly(parsed);
+  const meta = headerOnly(parsed);
   let offset = parsed.dataOffset;
   let count = parsed.voxelCount;
   if (options.volume !== undefined) {
     const flat = flatVolumeIndex(parsed.dims, options.volume, 'options.volume');
     count = parsed.dims[0]! * parsed.dims[1]! * parsed.dims[2]!;
     offset += flat * count * parsed.datatype.bytes;
-    result.dims = result.dims.slice(0, 3);
-    result.pixdim = result.pixdim.slice(0, 3);
+    meta.dims = meta.dims.slice(0, 3);
+    meta.pixdim = meta.pixdim.slice(0, 3);
   }
-  let data = decodeVoxels(imageBytes, offset, count, parsed.datatype, parsed.info.littleEndian);
+  return { range: { offset, count }, meta };
+}
+
+/** Applies scaling, the float32 conversion and the reorientation that `options` request. */
+function finishVolume(
+  path: string,
+  parsed: ParsedHeader,
+  meta: NiftiHeaderOnly,
+  raw: VoxelArray,
+  options: CheckedReadOptions,
+): NiftiVolume {
+  let data = raw;
   if (options.applyScaling) data = applyScaling(data, parsed.info.sclSlope, parsed.info.sclInter);
   if (options.toFloat32) data = toFloat32Array(data);
-  const volume = { data, ...result };
+  const volume = { data, ...meta };
   return options.orientation === 'RAS' ? reorientFileVolume(path, volume) : volume;
 }
 

@@ -4,12 +4,12 @@
 // zip format, so that PyTorch can read it with `torch.load` and medunet can rebuild the model
 // from it. Plain PyTorch state dicts of the classic U-Net and safetensors files load too.
 
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, ErrorCode } from '../errors.js';
 import { native } from '../native.js';
 import { resolveDevice } from '../device.js';
 import { UNet, type UNetArchitecture } from '../models/unet.js';
 import { formatShape, isFloatingDType, tidy, type Tensor } from '../tensor.js';
-import { checkBoolean, checkOptions, checkString, typeError } from '../validate.js';
+import { checkBoolean, checkKnownKeys, checkOptions, checkString, typeError } from '../validate.js';
 import { hasSafetensorsMagic, loadSafetensors, SAFETENSORS_MEDUNET_KEY } from './safetensors.js';
 
 /** Value of `format` in the metadata that medunet writes. */
@@ -68,7 +68,8 @@ export function saveCheckpoint(path: string, model: UNet, extra?: Record<string,
     try {
       native.saveCheckpoint(path, tensors, text);
     } catch (error) {
-      throw new CheckpointError(path, `could not write the checkpoint: ${(error as Error).message}`, { cause: error });
+      const reason = withoutPathPrefix(path, (error as Error).message);
+      throw new CheckpointError(path, `could not write the checkpoint: ${reason}`, { cause: error });
     }
   });
 }
@@ -134,9 +135,50 @@ function readTorchSave(path: string): RawCheckpoint {
   try {
     raw = native.loadCheckpoint(path);
   } catch (error) {
-    throw new CheckpointError(path, `could not read the checkpoint: ${(error as Error).message}`, { cause: error });
+    const message = (error as Error).message;
+    const reason = withoutPathPrefix(path, message);
+    // The addon's file errors start with the path and already name the failure, such as
+    // "could not open the checkpoint: No such file or directory".
+    throw new CheckpointError(path, reason === message ? `could not read the checkpoint: ${message}` : reason, { cause: error });
   }
   return { tensors: new Map(Object.entries(raw.tensors)), metadata: raw.metadata, extra: {} };
+}
+
+/** Removes a leading "<path>: " from an error message, so that a wrapping CheckpointError names the path once. */
+function withoutPathPrefix(path: string, message: string): string {
+  return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
+}
+
+/** Keys listed by name in a state-dict message; the rest are only counted. */
+const MAX_LISTED_KEYS = 10;
+
+/** Joins at most {@link MAX_LISTED_KEYS} entries, then "... and N more". */
+function listSome(entries: readonly string[]): string {
+  if (entries.length <= MAX_LISTED_KEYS) return entries.join(', ');
+  return `${entries.slice(0, MAX_LISTED_KEYS).join(', ')}, ... and ${entries.length - MAX_LISTED_KEYS} more`;
+}
+
+/**
+ * Describes how a state dict fails to fit `model`, naming at most {@link MAX_LISTED_KEYS} keys of
+ * each kind. A UNet has 100 or more keys, so a checkpoint of another model would otherwise give a
+ * message of several kilobytes. The full lists stay in the ERR_STATE_DICT error from `loadStateDict`.
+ */
+function describeStateDictMismatch(model: UNet, tensors: Map<string, Tensor>, strict: boolean): string {
+  const own = model.stateDict({ keepVars: true });
+  const missing = [...own.keys()].filter((key) => !tensors.has(key));
+  const unexpected = [...tensors.keys()].filter((key) => !own.has(key));
+  const misShaped: string[] = [];
+  for (const [key, target] of own) {
+    const value = tensors.get(key);
+    if (value !== undefined && formatShape(value.shape) !== formatShape(target.shape)) {
+      misShaped.push(`${key} (expected ${formatShape(target.shape)}, got ${formatShape(value.shape)})`);
+    }
+  }
+  const problems: string[] = [];
+  if (strict && missing.length > 0) problems.push(`${missing.length} missing keys: ${listSome(missing)}`);
+  if (strict && unexpected.length > 0) problems.push(`${unexpected.length} unexpected keys: ${listSome(unexpected)}`);
+  if (misShaped.length > 0) problems.push(`${misShaped.length} mis-shaped keys: ${listSome(misShaped)}`);
+  return `the state dict does not fit UNet; ${problems.join('; ')}`;
 }
 
 function readSafetensors(path: string): RawCheckpoint {
@@ -209,7 +251,7 @@ function checkDTypes(path: string, model: UNet, tensors: Map<string, Tensor>): v
     }
   }
   if (wrong.length > 0) {
-    throw new CheckpointError(path, `the state dict has tensors of the wrong kind of dtype: ${wrong.join(', ')}`);
+    throw new CheckpointError(path, `the state dict has ${wrong.length} tensors of the wrong kind of dtype: ${listSome(wrong)}`);
   }
 }
 
@@ -232,14 +274,17 @@ function checkDTypes(path: string, model: UNet, tensors: Map<string, Tensor>): v
  */
 export function loadModel(path: string, options?: LoadModelOptions): UNet {
   const opts = checkOptions<LoadModelOptions>('options', options);
+  checkKnownKeys('options', opts, ['device', 'strict'], 'loadModel');
   const device = resolveDevice(opts.device ?? 'cpu', 'options.device');
   const strict = opts.strict === undefined ? true : checkBoolean('options.strict', opts.strict);
   const { metadata, tensors } = readCheckpoint(path);
   try {
     const architecture = metadata?.architecture ?? inferArchitecture(path, tensors);
+    // `name` identifies the model class of the record. The other fields are the UNet's options.
+    const { name: _name, ...unetOptions } = architecture;
     let model: UNet;
     try {
-      model = new UNet(architecture);
+      model = new UNet(unetOptions);
     } catch (error) {
       throw new CheckpointError(path, `invalid UNet architecture ${JSON.stringify(architecture)}: ${(error as Error).message}`, { cause: error });
     }
@@ -247,9 +292,14 @@ export function loadModel(path: string, options?: LoadModelOptions): UNet {
       checkDTypes(path, model, tensors);
       model.loadStateDict(tensors, { strict });
     } catch (error) {
+      if (error instanceof CheckpointError) {
+        model.dispose();
+        throw error;
+      }
+      const isMismatch = (error as { code?: unknown }).code === ErrorCode.STATE_DICT;
+      const reason = isMismatch ? describeStateDictMismatch(model, tensors, strict) : (error as Error).message;
       model.dispose();
-      if (error instanceof CheckpointError) throw error;
-      throw new CheckpointError(path, (error as Error).message, { cause: error });
+      throw new CheckpointError(path, reason, { cause: error });
     }
     return model.to(device).eval();
   } finally {

@@ -19,7 +19,7 @@ import { UNet } from '../models/unet.js';
 import { Module } from '../nn/module.js';
 import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
-import { checkBoolean, checkInt, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkBoolean, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 
 /** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
 export interface VolumeInput {
@@ -77,6 +77,8 @@ interface CheckedPredictOptions {
 
 function checkPredictOptions(options: unknown): CheckedPredictOptions {
   const opts = checkOptions<PredictOptions>('options', options);
+  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal'];
+  checkKnownKeys('options', opts, known, 'predictVolume');
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('options.onProgress', 'a function', opts.onProgress);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
   return {

@@ -7,11 +7,12 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { resolveDevice, sameDevice } from '../device.js';
 import { SegmentationMetric } from '../metrics/segmentation.js';
+import { ErrorCode, withCode } from '../errors.js';
 import { Module } from '../nn/module.js';
 import { sigmoid } from '../nn/functional.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { autocast, formatShape, isTensor, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
-import { checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkInt, checkKnownKeys, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 
 /** One batch of 2-D slices, as the data loader yields it. */
 export interface TrainBatch {
@@ -101,6 +102,7 @@ function isBatchSource(value: unknown): value is BatchSource {
 
 function checkTrainOptions(options: unknown): CheckedTrainOptions {
   const opts = checkOptions<TrainOptions>('options', options);
+  checkKnownKeys('options', opts, ['valLoader', 'onBatch', 'onEpoch', 'autocast', 'signal', 'log'], 'trainModel');
   if (opts.valLoader !== undefined && !isBatchSource(opts.valLoader)) {
     throw typeError('options.valLoader', 'an iterable or async iterable of batches', opts.valLoader);
   }
@@ -181,6 +183,9 @@ function forwardLogits(model: Module, images: Tensor, dtype: 'bfloat16' | null, 
  * @param options - `valLoader`, `onBatch`, `onEpoch`, `autocast`, `signal`, `log`.
  * @returns The per-epoch losses and validation scores.
  * @throws TypeError or RangeError for bad arguments (before any training); the signal's reason when aborted.
+ * @throws Error with code `ERR_NON_FINITE_LOSS` at the first batch whose loss is NaN or infinite. That
+ *   batch's backward pass and optimizer step do not run, but earlier steps are kept, so a step that
+ *   made the weights huge but finite is only caught at the next batch.
  * @example
  * const model = new UNet({ baseWidth: 16 });
  * const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
@@ -260,9 +265,12 @@ async function trainEpoch(
       optimizer.zeroGrad();
       const logits = forwardLogits(model, images, opts.autocast, device);
       const lossTensor = computeLoss(lossFn, logits, masks as Tensor);
+      const lossValue = lossTensor.item();
+      // Checked before backward() and step(), so a diverged batch leaves the weights as they were.
+      if (!Number.isFinite(lossValue)) throw nonFiniteLossError(lossValue, epoch, index, batches);
       lossTensor.backward();
       optimizer.step();
-      return lossTensor.item();
+      return lossValue;
     });
     const size = batch.shape[0] as number;
     total += value * size;
@@ -273,6 +281,15 @@ async function trainEpoch(
   }
   if (samples === 0) throw rangeError('loader', 'a loader that yields at least one batch per epoch', loader);
   return total / samples;
+}
+
+function nonFiniteLossError(loss: number, epoch: number, batch: number, batches: number | null): Error {
+  const position = batches === null ? `batch ${batch}` : `batch ${batch}/${batches}`;
+  const message =
+    `training diverged: the loss is ${loss} at epoch ${epoch}, ${position}; ` +
+    'the weights are left as they were before this batch. Lower the learning rate, ' +
+    'or check the images and masks for NaN or Inf values';
+  return withCode(new Error(message), ErrorCode.NON_FINITE_LOSS);
 }
 
 /** Validation scores as {@link EpochRecord} stores them. */

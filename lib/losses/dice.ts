@@ -4,8 +4,8 @@
 
 import { Module } from '../nn/module.js';
 import { oneHot, sigmoid, softmax } from '../nn/functional.js';
-import { checkTensor, formatShape, tidy, type Tensor } from '../tensor.js';
-import { checkBoolean, checkNumber, checkOneOf, checkOptions, rangeError } from '../validate.js';
+import { checkTensor, formatShape, isFloatingDType, tidy, type Tensor } from '../tensor.js';
+import { checkBoolean, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError } from '../validate.js';
 
 /** Activation that {@link DiceLoss} applies to turn logits into probabilities. */
 export type DiceActivation = 'auto' | 'sigmoid' | 'softmax' | 'none';
@@ -62,11 +62,12 @@ export class DiceLoss extends Module {
 
   /**
    * @param options - `smooth` (1.0), `activation` ('auto'), `includeBackground` (true), `batch` (true).
-   * @throws TypeError or RangeError for invalid options.
+   * @throws TypeError or RangeError for invalid options; RangeError for a key that is not one of these.
    */
   constructor(options?: DiceLossOptions) {
     super();
     const opts = checkOptions<DiceLossOptions>('options', options);
+    checkKnownKeys('options', opts, ['smooth', 'activation', 'includeBackground', 'batch'], 'DiceLoss');
     this.smooth = checkNumber('options.smooth', opts.smooth ?? 1.0, 0);
     this.activation = checkOneOf('options.activation', opts.activation ?? 'auto', ['auto', 'sigmoid', 'softmax', 'none'] as const);
     this.includeBackground = checkBoolean('options.includeBackground', opts.includeBackground ?? true);
@@ -77,7 +78,8 @@ export class DiceLoss extends Module {
    * @param input - Logits (or probabilities with 'none') `[B, K, ...spatial]`.
    * @param target - `[B, 1, ...]` or `[B, ...]` mask or class indices, or `[B, K, ...]` one-hot.
    * @returns A scalar float32 tensor in [0, 1].
-   * @throws RangeError when the shapes do not fit together or softmax meets a single channel.
+   * @throws RangeError when the shapes do not fit together, softmax meets a single channel, or a
+   *   class-label target contains a value that is not an integer in [0, K).
    */
   override forward(input: Tensor, target: Tensor): Tensor {
     checkTensor('input', input);
@@ -131,6 +133,7 @@ export class DiceLoss extends Module {
     }
     const withChannel = target.dim() === input.dim() ? onDevice : onDevice.unsqueeze(1);
     if (classes === 1) return withChannel.to('float32');
+    checkClassLabels(withChannel, input);
     // Class indices [B, 1, ...] -> one-hot [B, ..., K] -> [B, K, ...].
     const indices = withChannel.squeeze(1).to('int64');
     const encoded = oneHot(indices, classes);
@@ -143,4 +146,26 @@ export class DiceLoss extends Module {
     this.#warned = true;
     process.emitWarning(message, { code: WARNING_CODE, type: 'MedunetWarning' });
   }
+}
+
+/**
+ * Throws a RangeError unless every element of `labels` is an integer class index of `input`, in
+ * [0, K). The checks are whole-tensor reductions, so a NaN, fraction or out-of-range value is found
+ * without copying the target to the host.
+ */
+function checkClassLabels(labels: Tensor, input: Tensor): void {
+  if (labels.numel() === 0 || labels.dtype === 'bool') return;
+  const classes = input.shape[1] as number;
+  const rule = `integer class labels in [0, ${classes - 1}] for the ${classes} classes of \`input\` ${formatShape(input.shape)}`;
+  if (isFloatingDType(labels.dtype)) {
+    const flat = labels.flatten();
+    // NaN and Inf give a NaN or non-zero fraction too, so argmax points at them as well.
+    const fraction = flat.sub(flat.to('int64').to(flat.dtype)).abs();
+    const worst = fraction.amax().item();
+    if (worst !== 0) throw rangeError('target', rule, flat.select(0, fraction.argmax().item()).item());
+  }
+  const lowest = labels.amin().item();
+  if (lowest < 0) throw rangeError('target', rule, lowest);
+  const highest = labels.amax().item();
+  if (highest >= classes) throw rangeError('target', rule, highest);
 }

@@ -14,7 +14,7 @@ import { MaxPool2d } from '../nn/pooling.js';
 import { Sequential } from '../nn/container.js';
 import { pad } from '../nn/functional.js';
 import { cat, checkTensor, formatShape, tidy, type Tensor } from '../tensor.js';
-import { checkInt, checkOptions, rangeError } from '../validate.js';
+import { checkInt, checkKnownKeys, checkOptions, rangeError } from '../validate.js';
 
 /**
  * Two 3x3 convolutions (padding 1, no bias), each followed by BatchNorm2d and ReLU.
@@ -175,11 +175,12 @@ export class UNet extends Module {
 
   /**
    * @param options - `inChannels` (1), `numClasses` (1), `baseWidth` (64), each a positive integer.
-   * @throws TypeError or RangeError for invalid options.
+   * @throws TypeError or RangeError for invalid options; RangeError for a key that is not one of these.
    */
   constructor(options?: UNetOptions) {
     super();
     const opts = checkOptions<UNetOptions>('options', options);
+    checkKnownKeys('options', opts, ['inChannels', 'numClasses', 'baseWidth'], 'UNet');
     this.inChannels = checkInt('options.inChannels', opts.inChannels ?? 1, 1);
     this.numClasses = checkInt('options.numClasses', opts.numClasses ?? 1, 1);
     const w = checkInt('options.baseWidth', opts.baseWidth ?? 64, 1);

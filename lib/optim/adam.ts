@@ -4,7 +4,7 @@
 
 import { native } from '../native.js';
 import { type Tensor } from '../tensor.js';
-import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkBoolean, checkKnownKeys, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
 import { checkParams, Optimizer } from './optimizer.js';
 
 /** Options of {@link Adam}. */
@@ -47,6 +47,7 @@ export class Adam extends Optimizer {
   constructor(params: Iterable<Tensor>, options?: AdamOptions) {
     const list = checkParams(params);
     const opts = checkOptions<AdamOptions>('options', options);
+    checkKnownKeys('options', opts, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'], 'Adam');
     const lr = checkNumber('options.lr', opts.lr ?? 1e-3, 0);
     const betas = opts.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) throw typeError('options.betas', 'a pair of numbers', betas);

@@ -4,7 +4,7 @@
 
 import { native } from '../native.js';
 import { type Tensor } from '../tensor.js';
-import { checkBoolean, checkNumber, checkOptions, rangeError } from '../validate.js';
+import { checkBoolean, checkKnownKeys, checkNumber, checkOptions, rangeError } from '../validate.js';
 import { checkParams, Optimizer } from './optimizer.js';
 
 /** Options of {@link SGD}. */
@@ -44,6 +44,7 @@ export class SGD extends Optimizer {
   constructor(params: Iterable<Tensor>, options: SGDOptions) {
     const list = checkParams(params);
     const opts = checkOptions<SGDOptions>('options', options);
+    checkKnownKeys('options', opts, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov'], 'SGD');
     const lr = checkNumber('options.lr', opts.lr, 0);
     const momentum = checkNumber('options.momentum', opts.momentum ?? 0, 0);
     const dampening = checkNumber('options.dampening', opts.dampening ?? 0);

@@ -56,8 +56,8 @@ int DefaultIntraOpThreads() {
   const std::string_view value(text);
   int count = 0;
   auto [end, status] = std::from_chars(value.data(), value.data() + value.size(), count);
-  MEDUNET_CHECK(status == std::errc() && end == value.data() + value.size() && count > 0, kOutOfRange,
-                "MEDUNET_NUM_THREADS must be a positive integer; got '", value, "'");
+  MEDUNET_CHECK(status == std::errc() && end == value.data() + value.size() && count > 0 && count <= kMaxThreads,
+                kOutOfRange, "MEDUNET_NUM_THREADS must be an integer in [1, ", kMaxThreads, "]; got '", value, "'");
   return count;
 }
 

@@ -9,6 +9,10 @@ namespace medunet {
 /// Number of CPUs this process may run on (its affinity mask), at least 1.
 int AvailableCpus();
 
+/// Largest thread count accepted anywhere. Each libtorch or OpenBLAS thread is an OS thread, and
+/// a mistyped count such as 99999 would otherwise start that many.
+inline constexpr int kMaxThreads = 1024;
+
 /// Intra-op thread count applied at load: MEDUNET_NUM_THREADS when set, else AvailableCpus().
 /// Throws kOutOfRange when MEDUNET_NUM_THREADS is not a positive integer.
 int DefaultIntraOpThreads();

@@ -155,3 +155,50 @@ describe('medunet help', () => {
     expect(result.stderr).toMatch(/--modle/);
   });
 });
+
+describe('medunet output and label checks', () => {
+  it('rejects: a prediction written over its input', () => {
+    const result = medunet(['predict', '--model', checkpoint, '--input', pair.image, '--output', pair.image]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--output .* is also an input file/);
+  });
+
+  it('rejects: a checkpoint named like a NIfTI file', () => {
+    const result = medunet(['train', '--image', pair.image, '--mask', pair.mask, '--output', join(dir, 'model.nii.gz')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/names a NIfTI file/);
+  });
+
+  it('rejects: a --png path that is a file', () => {
+    const result = medunet(['predict', '--model', checkpoint, '--input', pair.image, '--output', join(dir, 'z.nii.gz'), '--png', pair.mask]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--png .* is a file, not a folder/);
+    expect(existsSync(join(dir, 'z.nii.gz'))).toBe(false);
+  });
+
+  it('rejects: class labels beyond --classes, naming the mask', () => {
+    // The image's intensities (about 40 to 340) are no labels for two classes.
+    const labels = medunet(['evaluate', '--prediction', pair.mask, '--mask', pair.image, '--classes', '2']);
+    expect(labels.status).toBe(2);
+    expect(labels.stderr).toContain(pair.image);
+    expect(labels.stderr).toMatch(/labels must be in \[0, 1\]|integer class labels/);
+  });
+
+  it('prints a JSON error object with --json', () => {
+    const result = medunet(['predict', '--model', join(dir, 'absent.pt'), '--input', pair.image, '--output', join(dir, 'w.nii.gz'), '--json']);
+    expect(result.status).toBe(1);
+    const error = lastJsonLine(result.stdout);
+    expect(error['command']).toBe('predict');
+    expect(error['status']).toBe(1);
+    expect(String(error['error'])).toContain('absent.pt');
+  });
+
+  it('trains when the last batch would hold one slice', () => {
+    // 24 slices minus 3 held out leaves 21 = 2 x 10 + 1 training slices.
+    const args = ['train', '--image', pair.image, '--mask', pair.mask, '--val-slices', '0:3', '--batch-size', '10', '--epochs', '1'];
+    const result = medunet([...args, '--base-width', '4', '--output', join(dir, 'odd.pt'), '--json']);
+    expect(result.stderr).not.toMatch(/more than 1 value per channel/);
+    expect(result.status).toBe(0);
+    expect(lastJsonLine(result.stdout)['trainSlices']).toBe(21);
+  });
+});

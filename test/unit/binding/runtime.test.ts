@@ -42,12 +42,22 @@ describe('threads', () => {
   it('fails: loading with an invalid MEDUNET_NUM_THREADS', () => {
     const child = loadInChild({ MEDUNET_NUM_THREADS: 'many' });
     expect(child.status).not.toBe(0);
-    expect(child.output).toContain("MEDUNET_NUM_THREADS must be a positive integer; got 'many'");
+    expect(child.output).toContain("MEDUNET_NUM_THREADS must be an integer in [1, 1024]; got 'many'");
+  });
+
+  it('fails: loading with MEDUNET_NUM_THREADS above 1024', () => {
+    const child = loadInChild({ MEDUNET_NUM_THREADS: '99999' });
+    expect(child.status).not.toBe(0);
+    expect(child.output).toContain("MEDUNET_NUM_THREADS must be an integer in [1, 1024]; got '99999'");
   });
 
   it('rejects: zero threads', () => {
-    expectNativeError(() => native.setNumThreads(0), RangeError, 'ERR_OUT_OF_RANGE', /setNumThreads: n must be a positive integer/);
-    expectNativeError(() => native.setBlasThreads(0), RangeError, 'ERR_OUT_OF_RANGE', /setBlasThreads: n must be a positive integer/);
+    expectNativeError(() => native.setNumThreads(0), RangeError, 'ERR_OUT_OF_RANGE', /setNumThreads: n must be an integer in \[1, 1024\]; got 0/);
+    expectNativeError(() => native.setBlasThreads(0), RangeError, 'ERR_OUT_OF_RANGE', /setBlasThreads: n must be an integer in \[1, 1024\]; got 0/);
+  });
+
+  it('rejects: a thread count above 1024', () => {
+    expectNativeError(() => native.setNumThreads(99999), RangeError, 'ERR_OUT_OF_RANGE', /setNumThreads: n must be an integer in \[1, 1024\]; got 99999/);
   });
 
   it('reports whether OpenBLAS serves libtorch', () => {

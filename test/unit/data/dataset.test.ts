@@ -194,7 +194,7 @@ describe('MedicalImageDataset', () => {
     const error = rejection(() => new MedicalImageDataset(pairs(1), { cacheSize: 0 }));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.code).toBe(ErrorCode.OUT_OF_RANGE);
-    expect(error.message).toMatch(/^options\.cacheSize must be an integer in \[1, /);
+    expect(error.message).toMatch(/^options\.cacheSize must be an integer >= 1; got 0$/);
   });
 
   it('rejects: a transform that is not a RandomAugment', () => {
@@ -336,7 +336,7 @@ describe('DataLoader', () => {
     const error = rejection(() => new DataLoader(new MedicalImageDataset(pairs(1)), { batchSize: 0 }));
     expect(error).toBeInstanceOf(RangeError);
     expect(error.code).toBe(ErrorCode.OUT_OF_RANGE);
-    expect(error.message).toMatch(/^options\.batchSize must be an integer in \[1, /);
+    expect(error.message).toMatch(/^options\.batchSize must be an integer >= 1; got 0$/);
   });
 
   it('rejects: a dataset of the wrong type', () => {

@@ -75,6 +75,24 @@ print(json.dumps({
 }))
 `;
 
+// Loads a file that medunet wrote as NIfTI-2 and prints the image class, data and geometry.
+const READ_NIFTI2_WITH_NIBABEL = `
+import json, sys
+import nibabel as nib
+img = nib.load(sys.argv[1])
+hdr = img.header
+print(json.dumps({
+    'class': type(img).__name__,
+    'data': img.get_fdata().ravel(order='F').tolist(),
+    'shape': list(img.shape),
+    'affine': img.affine.tolist(),
+    'codes': [int(hdr['qform_code']), int(hdr['sform_code'])],
+    # nibabel zeroes vox_offset in a loaded image's header; the array proxy keeps the offset read.
+    'vox_offset': int(img.dataobj.offset),
+    'dtype': str(img.get_data_dtype()),
+}))
+`;
+
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, digits: number): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) expect(actual[i]).toBeCloseTo(expected[i]!, digits);
@@ -132,5 +150,35 @@ describe('nibabel cross-check', () => {
     // The qform is the nearest rotation of the sheared affine, so it agrees only roughly.
     expectClose(seen.qform.flat(), affine.flat(), 0);
     expectClose(seen.zooms, scan.pixdim, 5);
+  });
+
+  it('writes NIfTI-2 that nibabel loads as Nifti2Image', () => {
+    const affine = [
+      [0.7, -0.2, 0, -80.25],
+      [0.2, 0.7, 0, 101.5],
+      [0, 0, 1.3, -40],
+      [0, 0, 0, 1],
+    ];
+    const data = Int16Array.from({ length: 60 }, (_, i) => i * 13 - 300);
+    for (const name of ['v2-out.nii', 'v2-out.nii.gz']) {
+      const path = tmp.path(name);
+      writeNifti(path, { data, dims: [5, 4, 3], affine }, { niftiVersion: 2 });
+      const seen = python<{
+        class: string;
+        data: number[];
+        shape: number[];
+        affine: number[][];
+        codes: number[];
+        vox_offset: number;
+        dtype: string;
+      }>(READ_NIFTI2_WITH_NIBABEL, path);
+      expect(seen.class, name).toBe('Nifti2Image');
+      expect(seen.dtype, name).toBe('int16');
+      expect(seen.shape, name).toEqual([5, 4, 3]);
+      expect(seen.data, name).toEqual([...data]);
+      expect(seen.vox_offset, name).toBe(544);
+      expect(seen.codes, name).toEqual([2, 2]);
+      expectClose(seen.affine.flat(), affine.flat(), 10);
+    }
   });
 });

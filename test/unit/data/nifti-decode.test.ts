@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 //
-// Voxel decoding without a copy: when the file's byte order is the machine's, the returned
-// array is a view into the bytes read, unless those bytes are a slice of a shared buffer.
+// Voxel decoding without extra copies: plain files are read straight into an array that owns
+// its memory (swapped in place when needed), and gzip files are decoded from the inflated bytes.
 
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,35 +19,74 @@ const DIMS = [16, 16, 8];
 const VALUES = ramp(16 * 16 * 8, -1000);
 
 describe('voxel decoding', () => {
-  it('views large native-order data at vox_offset', async () => {
+  it('reads plain data into an array of its own', async () => {
     const path = tmp.path('native.nii');
     writeFileSync(path, buildNifti1({ dims: DIMS, datatype: 'int32', voxels: encode(VALUES, 'int32') }));
     for (const volume of [readNifti(path), await readNiftiAsync(path)]) {
       expect(volume.data).toBeInstanceOf(Int32Array);
-      expect(volume.data.byteOffset).toBe(352);
+      expect(volume.data.byteOffset).toBe(0);
+      expect(volume.data.buffer.byteLength).toBe(VALUES.length * 4);
       expect(Array.from(volume.data as Int32Array)).toEqual(VALUES);
     }
   });
 
-  it('copies swapped and unaligned data', () => {
+  it('reads swapped and unaligned data without a second buffer', async () => {
     const swapped = tmp.path('swapped.nii');
     writeFileSync(
       swapped,
       buildNifti1({ dims: DIMS, datatype: 'int32', voxels: encode(VALUES, 'int32', false), littleEndian: false }),
     );
-    const fromSwapped = readNifti(swapped);
-    expect(fromSwapped.data.byteOffset).toBe(0);
-    expect(Array.from(fromSwapped.data as Int32Array)).toEqual(VALUES);
-
-    // vox_offset 354 is not a multiple of 4, so an Int32Array view cannot start there.
+    // vox_offset 354 is not a multiple of 4, so an Int32Array view of the whole file could not start there.
     const unaligned = tmp.path('unaligned.nii');
     writeFileSync(
       unaligned,
       buildNifti1({ dims: DIMS, datatype: 'int32', voxels: encode(VALUES, 'int32'), voxOffset: 354 }),
     );
-    const fromUnaligned = readNifti(unaligned);
-    expect(fromUnaligned.data.byteOffset).toBe(0);
-    expect(Array.from(fromUnaligned.data as Int32Array)).toEqual(VALUES);
+    for (const path of [swapped, unaligned]) {
+      for (const volume of [readNifti(path), await readNiftiAsync(path)]) {
+        expect(volume.data.byteOffset, path).toBe(0);
+        expect(volume.data.buffer.byteLength, path).toBe(VALUES.length * 4);
+        expect(Array.from(volume.data as Int32Array), path).toEqual(VALUES);
+      }
+    }
+  });
+
+  it('reads only the selected volume of a 4D file', async () => {
+    const path = tmp.path('series.nii');
+    const values = ramp(16 * 16 * 8 * 3, -5000);
+    writeFileSync(path, buildNifti1({ dims: [...DIMS, 3], datatype: 'int16', voxels: encode(values, 'int16') }));
+    const perVolume = 16 * 16 * 8;
+    for (const volume of [readNifti(path, { volume: 2 }), await readNiftiAsync(path, { volume: [2] })]) {
+      expect(volume.dims).toEqual(DIMS);
+      expect(volume.data.buffer.byteLength).toBe(perVolume * 2);
+      expect(Array.from(volume.data as Int16Array)).toEqual(values.slice(2 * perVolume));
+    }
+  });
+
+  it('reads gzip data at vox_offset', async () => {
+    const path = tmp.path('native.nii.gz');
+    writeFileSync(path, gzipSync(buildNifti1({ dims: DIMS, datatype: 'int32', voxels: encode(VALUES, 'int32') })));
+    for (const volume of [readNifti(path), await readNiftiAsync(path)]) {
+      expect(volume.data).toBeInstanceOf(Int32Array);
+      expect(Array.from(volume.data as Int32Array)).toEqual(VALUES);
+    }
+  });
+
+  it('reads a named pipe whole', async (context) => {
+    const source = tmp.path('piped-source.nii');
+    writeFileSync(source, buildNifti1({ dims: DIMS, datatype: 'int32', voxels: encode(VALUES, 'int32') }));
+    const fifo = tmp.path('pipe.nii');
+    // A synchronous open of a pipe blocks until a writer opens it, so both tools must work first.
+    const ready = spawnSync('sh', ['-c', 'mkfifo "$0"', fifo]).status === 0;
+    if (!ready) return context.skip('sh or mkfifo is not available');
+    for (const read of [readNiftiAsync, async (path: string) => readNifti(path)]) {
+      // A separate process writes the pipe, so the synchronous read can block on it.
+      const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', source, fifo], { stdio: 'ignore' });
+      const exited = once(writer, 'exit');
+      const volume = await read(fifo);
+      await exited;
+      expect(Array.from(volume.data as Int32Array)).toEqual(VALUES);
+    }
   });
 
   it('keeps small reads independent', () => {

@@ -249,12 +249,145 @@ describe('writeNifti and readNifti round trip', () => {
     expectAffineClose(volume.affine, AFFINE);
   });
 
+  it('writes asynchronously the data as it was at the call', async () => {
+    for (const name of ['snapshot.nii', 'snapshot.nii.gz']) {
+      const path = tmp.path(name);
+      const data = Int16Array.from(ramp(24));
+      const written = writeNiftiAsync(path, { data, dims: DIMS });
+      data.fill(-1);
+      await written;
+      expect(Array.from(readNifti(path).data as Int16Array), name).toEqual(ramp(24));
+    }
+  });
+
   it('keeps a fourth dim and its voxel size', () => {
     const path = tmp.path('four-d.nii');
     writeNifti(path, { data: new Int16Array(48), dims: [3, 4, 2, 2], pixdim: [1, 1, 1, 2.5] });
     const volume = readNifti(path);
     expect(volume.dims).toEqual([3, 4, 2, 2]);
     expect(volume.pixdim[3]).toBe(2.5);
+  });
+});
+
+describe('writeNifti with niftiVersion 2', () => {
+  it('writes a valid NIfTI-2 header', () => {
+    const path = tmp.path('v2-header.nii');
+    writeNifti(path, { data: new Int16Array(24), dims: DIMS, affine: AFFINE }, { niftiVersion: 2 });
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBe(544 + 24 * 2);
+    expect(bytes.readInt32LE(0)).toBe(540);
+    expect([...bytes.subarray(4, 12)]).toEqual([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(bytes.readInt16LE(12)).toBe(4);
+    expect(bytes.readInt16LE(14)).toBe(16);
+    expect([0, 1, 2, 3, 4].map((i) => bytes.readBigInt64LE(16 + 8 * i))).toEqual([3n, 3n, 4n, 2n, 1n]);
+    expect(bytes.readDoubleLE(104)).toBe(1);
+    expect(bytes.readDoubleLE(112)).toBeCloseTo(0.8, 12);
+    expect(bytes.readBigInt64LE(168)).toBe(544n);
+    expect(bytes.readDoubleLE(176)).toBe(1);
+    expect(bytes.readDoubleLE(184)).toBe(0);
+    expect(bytes.readInt32LE(344)).toBe(2);
+    expect(bytes.readInt32LE(348)).toBe(2);
+    const srow = [0, 1, 2].map((r) => [0, 1, 2, 3].map((c) => bytes.readDoubleLE(400 + 32 * r + 8 * c)));
+    expectAffineClose([...srow, [0, 0, 0, 1]], AFFINE, 12);
+    expect(bytes.readInt32LE(500)).toBe(2);
+    expect(bytes.readInt32LE(540)).toBe(0);
+  });
+
+  for (const name of ['v2.nii', 'v2.nii.gz']) {
+    it(`round-trips data and affine through readNifti (${name})`, async () => {
+      const path = tmp.path(name);
+      const data = Float64Array.from(ramp(24), (v) => v / 7);
+      await writeNiftiAsync(path, { data, dims: DIMS, affine: AFFINE }, { niftiVersion: 2 });
+      const volume = readNifti(path);
+      expect(volume.header.niftiVersion).toBe(2);
+      expect(volume.header.voxOffset).toBe(544);
+      expect(volume.datatype).toBe('float64');
+      expect(volume.dims).toEqual(DIMS);
+      expect(volume.data).toEqual(data);
+      // float64 geometry keeps the affine to double precision.
+      expectAffineClose(volume.affine, AFFINE, 12);
+    });
+  }
+
+  it('keeps the geometry of a NIfTI-1 source header', () => {
+    const sourcePath = tmp.path('v1-source.nii');
+    writeNifti(sourcePath, { data: new Uint8Array(24), dims: DIMS, affine: AFFINE });
+    const source = readNifti(sourcePath);
+    const path = tmp.path('v2-from-v1.nii.gz');
+    const mask = Uint8Array.from(ramp(24), (v) => v % 2);
+    const volumeToWrite = { data: mask, dims: source.dims, affine: source.affine, header: source.header };
+    writeNifti(path, volumeToWrite, { niftiVersion: 2 });
+    const volume = readNifti(path);
+    expect(volume.header.niftiVersion).toBe(2);
+    expect(volume.header.qformCode).toBe(source.header.qformCode);
+    expect(volume.header.sformCode).toBe(source.header.sformCode);
+    expect(volume.header.quaternB).toBeCloseTo(source.header.quaternB, 6);
+    expect(volume.header.quaternD).toBeCloseTo(source.header.quaternD, 6);
+    expectAffineClose(volume.affine, source.affine, 6);
+    expect(volume.data).toEqual(mask);
+  });
+
+  it('writes dims above the NIfTI-1 limit', () => {
+    const path = tmp.path('v2-wide.nii');
+    const data = Uint8Array.from({ length: 40000 }, (_, i) => i % 251);
+    writeNifti(path, { data, dims: [40000] }, { niftiVersion: 2 });
+    const volume = readNifti(path);
+    expect(volume.dims).toEqual([40000, 1, 1]);
+    expect(volume.data).toEqual(data);
+  });
+
+  it('rejects: niftiVersion other than 1 or 2', () => {
+    const write = (version: unknown) => () =>
+      writeNifti(tmp.path('x.nii'), { data: new Uint8Array(4), dims: [4] }, { niftiVersion: version as 1 });
+    for (const [version, errorClass, code] of [
+      [3, RangeError, ErrorCode.OUT_OF_RANGE],
+      ['2', TypeError, ErrorCode.INVALID_ARG_TYPE],
+    ] as const) {
+      let caught: unknown;
+      try {
+        write(version)();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(errorClass);
+      expect((caught as { code: string }).code).toBe(code);
+      expect((caught as Error).message).toMatch(/options\.niftiVersion must be 1 or 2/);
+    }
+  });
+});
+
+describe("writeNifti with datatype 'auto'", () => {
+  // Each row: what the case covers, the input array, and the datatype that 'auto' must store.
+  const cases: [string, VoxelArray, NiftiDatatype][] = [
+    ['binary mask in a Float32Array', Float32Array.from(ramp(24), (v) => v % 2), 'uint8'],
+    ['labels up to 255 in an Int32Array', Int32Array.from(ramp(24), (v) => v * 11), 'uint8'],
+    ['negative labels', Float64Array.from(ramp(24, -12)), 'int16'],
+    ['labels above 255', Int32Array.from(ramp(24), (v) => v * 1000), 'int16'],
+    ['labels above 32767', Uint32Array.from(ramp(24), (v) => v * 2800), 'uint16'],
+    ['labels beyond 16 bits', Int32Array.from(ramp(24, -20), (v) => v * 5000), 'int32'],
+    ['one fractional value', Float64Array.from(ramp(24), (v) => (v === 23 ? 0.5 : v)), 'float32'],
+    ['a NaN among integers', Float32Array.from(ramp(24), (v) => (v === 5 ? NaN : v)), 'float32'],
+    ['an infinity among integers', Float64Array.from(ramp(24), (v) => (v === 5 ? -Infinity : v)), 'float32'],
+    ['small int64 values', BigInt64Array.from(ramp(24), (v) => BigInt(v)), 'uint8'],
+    ['int64 values beyond int32', BigInt64Array.from(ramp(24), (v) => BigInt(v) * 2n ** 40n), 'int64'],
+    ['uint32 values beyond int32', Uint32Array.from(ramp(24), (v) => 3e9 + v), 'uint32'],
+    ['float64 integers beyond int32', Float64Array.from(ramp(24), (v) => 2 ** 40 + v), 'float64'],
+  ];
+  for (const [label, data, expected] of cases) {
+    it(`stores ${label} as ${expected}`, () => {
+      const path = tmp.path(`auto-${label.replace(/\W+/g, '-')}.nii`);
+      writeNifti(path, { data, dims: DIMS }, { datatype: 'auto' });
+      const volume = readNifti(path);
+      expect(volume.datatype).toBe(expected);
+      const asNumbers = (values: VoxelArray): number[] => Array.from(values as ArrayLike<number | bigint>, Number);
+      expect(asNumbers(volume.data)).toEqual(asNumbers(data));
+    });
+  }
+
+  it('keeps the array type without the option', () => {
+    const path = tmp.path('auto-default.nii');
+    writeNifti(path, { data: Float32Array.from(ramp(24), (v) => v % 2), dims: DIMS });
+    expect(readNifti(path).datatype).toBe('float32');
   });
 });
 
@@ -686,7 +819,11 @@ describe('argument checks', () => {
 
   it('fails: dims above the NIfTI-1 limit', () => {
     const path = tmp.path('too-wide.nii');
-    expectNiftiError(() => writeNifti(path, { data: new Uint8Array(40000), dims: [40000] }), path, /at most 32767/);
+    expectNiftiError(
+      () => writeNifti(path, { data: new Uint8Array(40000), dims: [40000] }),
+      path,
+      /at most 32767 \(write NIfTI-2 with `niftiVersion: 2`\)/,
+    );
   });
 
   it('fails: output folder missing', () => {

@@ -84,7 +84,7 @@ describe('Random', () => {
     }
     expect(caught).toBeInstanceOf(RangeError);
     expect((caught as { code: string }).code).toBe(ErrorCode.OUT_OF_RANGE);
-    expect((caught as Error).message).toMatch(/^seed must be an integer in \[0, /);
+    expect((caught as Error).message).toMatch(/^seed must be an integer >= 0; got -1$/);
   });
 
   it('rejects: probability above 1', () => {

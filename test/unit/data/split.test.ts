@@ -68,6 +68,6 @@ describe('heldOutBlocks', () => {
   it('rejects: block size 0', () => {
     const run = () => heldOutBlocks(10, 1, 0, 0);
     expect(run).toThrow(RangeError);
-    expect(run).toThrow(/^blockSize must be an integer in \[1, /);
+    expect(run).toThrow(/^blockSize must be an integer >= 1; got 0$/);
   });
 });

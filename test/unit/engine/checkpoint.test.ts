@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../../lib/errors.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../../../lib/engine/checkpoint.js';
 import { UNet } from '../../../lib/models/unet.js';
+import { native } from '../../../lib/native.js';
 import { manualSeed, noGrad, randn, tensor } from '../../../lib/tensor.js';
 import { PYTHON_UNET, runPython, torchMissingReason } from '../models/python.js';
 
@@ -19,6 +20,24 @@ function makeModel(options: ConstructorParameters<typeof UNet>[0], seed: number)
   const model = new UNet(options);
   model.forward(randn([2, model.inChannels, 32, 32]));
   return model.eval();
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Returns the message of the error that `call` throws. */
+function messageOf(call: () => unknown): string {
+  try {
+    call();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected the call to throw');
+}
+
+function countOf(text: string, part: string): number {
+  return text.split(part).length - 1;
 }
 
 function expectCheckpointError(call: () => unknown, pattern: RegExp): void {
@@ -110,13 +129,38 @@ print(json.dumps({'metadata': json.loads(checkpoint['metadata']), 'keys': list(c
   );
 
   it('fails: a missing file', () => {
-    expectCheckpointError(() => loadModel(join(folder, 'absent.pt')), /absent\.pt: could not read the checkpoint/);
+    const path = join(folder, 'absent.pt');
+    const call = (): unknown => loadModel(path);
+    expectCheckpointError(call, new RegExp(`^${escapeRegExp(path)}: could not open the checkpoint: No such file or directory$`));
+    expect(countOf(messageOf(call), path)).toBe(1);
   });
 
   it('fails: a file that is not a checkpoint', () => {
     const path = join(folder, 'text.pt');
     writeFileSync(path, 'not a zip file');
-    expectCheckpointError(() => loadModel(path), /text\.pt: could not read the checkpoint/);
+    const call = (): unknown => loadModel(path);
+    expectCheckpointError(call, new RegExp(`^${escapeRegExp(path)}: is not a zip archive written by torch\\.save`));
+    expect(countOf(messageOf(call), path)).toBe(1);
+  });
+
+  it('fails: writing into a missing folder', () => {
+    const path = join(folder, 'no-such-folder', 'model.pt');
+    const call = (): unknown => saveCheckpoint(path, makeModel({ baseWidth: 2 }, 6));
+    expectCheckpointError(call, new RegExp(`^${escapeRegExp(path)}: could not write the checkpoint: could not create a temporary file`));
+    expect(countOf(messageOf(call), path)).toBe(1);
+  });
+
+  it('fails: a state dict of another model lists ten keys of each kind', () => {
+    const path = join(folder, 'other-model.pt');
+    const tensors = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`extra.${i}.weight`, tensor([i], [1])]));
+    const metadata = { format: 'medunet', version: 1, architecture: { name: 'UNet', inChannels: 1, numClasses: 1, baseWidth: 2 } };
+    native.saveCheckpoint(path, tensors, JSON.stringify(metadata));
+    const call = (): unknown => loadModel(path);
+    const keyCount = new UNet({ baseWidth: 2 }).stateDict().size;
+    expectCheckpointError(call, new RegExp(`${keyCount} missing keys: inc\\.double_conv\\.0\\.weight, .*, \\.\\.\\. and ${keyCount - 10} more;`));
+    expectCheckpointError(call, /30 unexpected keys: extra\.0\.weight, (extra\.\d\.weight, ){8}extra\.9\.weight, \.\.\. and 20 more$/);
+    expect(messageOf(call).length).toBeLessThan(1500);
+    expect(call).toThrow(expect.objectContaining({ cause: expect.objectContaining({ code: 'ERR_STATE_DICT' }) }));
   });
 
   it('fails: a state dict that does not fit the recorded architecture', () => {
@@ -127,6 +171,7 @@ print(json.dumps({'metadata': json.loads(checkpoint['metadata']), 'keys': list(c
     saveCheckpoint(path, model);
     const call = (): unknown => loadModel(path);
     expectCheckpointError(call, /mis-shaped keys: inc\.double_conv\.0\.weight \(expected \[4, 1, 3, 3\], got \[2, 1, 3, 3\]\)/);
+    expectCheckpointError(call, /mis-shaped keys: (.*? \(expected \[[\d, ]+\], got \[[\d, ]+\]\), ){10}\.\.\. and \d+ more$/);
     expect(call).toThrow(expect.objectContaining({ cause: expect.objectContaining({ code: 'ERR_STATE_DICT' }) }));
   });
 

@@ -9,6 +9,7 @@ import { native } from '../../../lib/native.js';
 import { manualSeed, noGrad, tensor } from '../../../lib/tensor.js';
 import { seededRandom } from './synthetic.js';
 
+import { liveTensorsAfterGc } from '../gc.js';
 const DIMS = [20, 24, 6];
 
 function syntheticVolume(seed: number): { data: Int16Array; dims: number[] } {
@@ -23,6 +24,13 @@ function makeModel(numClasses: number, seed: number): UNet {
 }
 
 describe('predictVolume', () => {
+  it('rejects: an unknown option, suggesting the right name', async () => {
+    const model = makeModel(1, 2);
+    const call = predictVolume(model, syntheticVolume(3), { batchsize: 4 } as never);
+    await expect(call).rejects.toBeInstanceOf(RangeError);
+    await expect(predictVolume(model, syntheticVolume(3), { batchsize: 4 } as never)).rejects.toThrow(/options\.batchsize is not an option of predictVolume; .*did you mean batchSize\?/);
+  });
+
   it.each([
     // axis, slice count
     ['axial', 6],
@@ -81,9 +89,9 @@ describe('predictVolume', () => {
   it('frees every per-batch tensor', async () => {
     const model = makeModel(1, 9);
     await predictVolume(model, syntheticVolume(10));
-    const before = native.memoryStats().liveTensors;
+    const before = await liveTensorsAfterGc();
     await predictVolume(model, syntheticVolume(10), { batchSize: 2 });
-    expect(native.memoryStats().liveTensors).toBe(before);
+    expect(await liveTensorsAfterGc()).toBe(before);
   });
 
   it('rejects: data whose length does not match dims', async () => {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 
 import { describe, expect, it } from 'vitest';
-import { trainModel, type BatchInfo, type EpochRecord, type TrainBatch } from '../../../lib/engine/train.js';
+import { trainModel, type BatchInfo, type EpochRecord, type TrainBatch, type TrainOptions } from '../../../lib/engine/train.js';
 import { DiceLoss } from '../../../lib/losses/dice.js';
 import { UNet } from '../../../lib/models/unet.js';
 import { native } from '../../../lib/native.js';
@@ -10,10 +10,16 @@ import { SGD } from '../../../lib/optim/sgd.js';
 import { manualSeed } from '../../../lib/tensor.js';
 import { squareBatches } from './synthetic.js';
 
+import { liveTensorsAfterGc } from '../gc.js';
 function setup(seed = 0, lr = 0.01): { model: UNet; optimizer: Adam } {
   manualSeed(seed);
   const model = new UNet({ baseWidth: 4 });
   return { model, optimizer: new Adam(model.parameters(), { lr }) };
+}
+
+/** Copies every parameter's values, by name. */
+function snapshotParameters(model: UNet): Map<string, number[]> {
+  return new Map(model.namedParameters().map(([name, value]) => [name, Array.from(value.data() as Float32Array)]));
 }
 
 describe('trainModel', () => {
@@ -70,9 +76,9 @@ describe('trainModel', () => {
     const { model, optimizer } = setup(3);
     const data = squareBatches(2, 2, 16, 6);
     await trainModel(model, data, optimizer, new DiceLoss(), 'cpu', 1, { valLoader: data });
-    const before = native.memoryStats().liveTensors;
+    const before = await liveTensorsAfterGc();
     await trainModel(model, data, optimizer, new DiceLoss(), 'cpu', 3, { valLoader: data });
-    expect(native.memoryStats().liveTensors).toBe(before);
+    expect(await liveTensorsAfterGc()).toBe(before);
   });
 
   it('trains from an async iterable with a loss function and SGD', async () => {
@@ -125,6 +131,63 @@ describe('trainModel', () => {
     expect(model.training).toBe(true);
   });
 
+  it('fails: a NaN image stops training before the step', async () => {
+    const { model, optimizer } = setup(11);
+    const batches = squareBatches(2, 2, 16, 12);
+    const poisoned = { ...batches[1]!, images: batches[1]!.images.slice() };
+    poisoned.images[5] = Number.NaN;
+    const seen: number[] = [];
+    // onBatch runs after the first batch's step, so this holds the weights the poisoned batch must keep.
+    let afterFirst = new Map<string, number[]>();
+    const run = trainModel(model, [batches[0]!, poisoned], optimizer, new DiceLoss(), 'cpu', 1, {
+      onBatch: (info) => {
+        seen.push(info.batch);
+        afterFirst = snapshotParameters(model);
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(Error);
+    await expect(run).rejects.toThrow(
+      expect.objectContaining({
+        code: 'ERR_NON_FINITE_LOSS',
+        message: expect.stringMatching(/loss is NaN at epoch 1, batch 2\/2.*learning rate.*NaN or Inf/),
+      }),
+    );
+    expect(seen).toEqual([1]);
+    const after = snapshotParameters(model);
+    expect(after.size).toBe(afterFirst.size);
+    for (const [name, values] of afterFirst) {
+      const now = after.get(name)!;
+      expect(now.every(Number.isFinite), name).toBe(true);
+      expect(now, name).toEqual(values);
+    }
+  });
+
+  it('fails: a NaN first batch leaves the weights unchanged', async () => {
+    const { model, optimizer } = setup(12);
+    const before = snapshotParameters(model);
+    const batch = squareBatches(1, 2, 16, 13)[0]!;
+    const images = new Float32Array(batch.images.length).fill(Number.NaN);
+    const run = trainModel(model, [{ ...batch, images }], optimizer, new DiceLoss(), 'cpu', 1);
+    await expect(run).rejects.toThrow(
+      expect.objectContaining({ code: 'ERR_NON_FINITE_LOSS', message: expect.stringMatching(/epoch 1, batch 1\/1/) }),
+    );
+    const after = snapshotParameters(model);
+    for (const [name, values] of before) {
+      const now = after.get(name)!;
+      expect(now.every(Number.isFinite), name).toBe(true);
+      expect(now, name).toEqual(values);
+    }
+  });
+
+  it('fails: a huge learning rate is caught before the weights become infinite', async () => {
+    const { model, optimizer } = setup(13, 1e10);
+    const run = trainModel(model, squareBatches(4, 2, 16, 14), optimizer, new DiceLoss(), 'cpu', 3);
+    await expect(run).rejects.toThrow(expect.objectContaining({ code: 'ERR_NON_FINITE_LOSS' }));
+    for (const [name, values] of snapshotParameters(model)) {
+      expect(values.every(Number.isFinite), name).toBe(true);
+    }
+  });
+
   it('fails: a batch without masks', async () => {
     const { model, optimizer } = setup(8);
     const batch = { ...squareBatches(1, 1, 16, 11)[0]!, masks: null };
@@ -143,6 +206,7 @@ describe('trainModel', () => {
     ['epochs', (m: UNet, o: Adam) => trainModel(m, [], o, new DiceLoss(), 'cpu', 0), RangeError, /^epochs must be/],
     ['options.autocast', (m: UNet, o: Adam) => trainModel(m, [], o, new DiceLoss(), 'cpu', 1, { autocast: 'float16' as 'bfloat16' }), RangeError, /^options\.autocast must be/],
     ['options.onBatch', (m: UNet, o: Adam) => trainModel(m, [], o, new DiceLoss(), 'cpu', 1, { onBatch: 1 as unknown as () => void }), TypeError, /^options\.onBatch must be/],
+    ['options key', (m: UNet, o: Adam) => trainModel(m, [], o, new DiceLoss(), 'cpu', 1, { valloader: [] } as unknown as TrainOptions), RangeError, /^options\.valloader is not an option of trainModel; .*\(did you mean valLoader\?\)$/],
   ] as const)('rejects: a bad %s', async (_name, call, errorClass, message) => {
     const { model, optimizer } = setup(9);
     const code = errorClass === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE';

@@ -185,11 +185,39 @@ describe('DiceLoss', () => {
     ['smooth', { smooth: -1 }, RangeError, /^options\.smooth must be/],
     ['activation', { activation: 'tanh' as 'none' }, RangeError, /^options\.activation must be/],
     ['batch', { batch: 'yes' as unknown as boolean }, TypeError, /^options\.batch must be/],
+    ['key', { includeBackgound: false } as unknown as DiceLossOptions, RangeError, /^options\.includeBackgound is not an option of DiceLoss; .*\(did you mean includeBackground\?\)$/],
   ] as const)('rejects: a bad %s option', (_name, options, errorClass, message) => {
     const call = (): unknown => new DiceLoss(options);
     expect(call).toThrow(errorClass);
     const code = errorClass === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE';
     expect(call).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+  });
+
+  // Each row: the class-label target of a 3-class input [1, 3, 2, 2], and the value the message must report.
+  it.each([
+    ['a label equal to the class count', [0, 1, 2, 3], 'float32', 'got 3$'],
+    ['a label far above the class count', [0, 7, 1, 2], 'int64', 'got 7$'],
+    ['a negative label', [0, -1, 1, 2], 'int32', 'got -1$'],
+    ['a fractional label', [0, 0.5, 1, 2], 'float32', 'got 0\\.5$'],
+    ['a NaN label', [0, Number.NaN, 1, 2], 'float32', 'got NaN$'],
+    ['an infinite label', [0, Number.POSITIVE_INFINITY, 1, 2], 'float64', 'got Infinity$'],
+  ] as const)('rejects: %s in a class-label target', (_case, values, dtype, got) => {
+    const target = tensor([...values], [1, 1, 2, 2], { dtype });
+    const call = (): unknown => new DiceLoss().forward(randn([1, 3, 2, 2]), target);
+    expect(call).toThrow(RangeError);
+    expect(call).toThrow(
+      expect.objectContaining({
+        code: 'ERR_OUT_OF_RANGE',
+        message: expect.stringMatching(new RegExp(`^target must be integer class labels in \\[0, 2\\] for the 3 classes of \`input\` \\[1, 3, 2, 2\\]; ${got}`)),
+      }),
+    );
+  });
+
+  it('accepts every class label from 0 to K - 1 in any dtype', () => {
+    for (const dtype of ['float32', 'float64', 'int64', 'int32', 'uint8'] as const) {
+      const loss = new DiceLoss().forward(randn([1, 3, 2, 2]), tensor([0, 1, 2, 2], [1, 2, 2], { dtype }));
+      expect(Number.isFinite(loss.item()), dtype).toBe(true);
+    }
   });
 
   it('rejects: a target that is not a tensor', () => {

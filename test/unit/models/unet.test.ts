@@ -7,8 +7,21 @@ import { Adam } from '../../../lib/optim/adam.js';
 import { DiceLoss } from '../../../lib/losses/dice.js';
 import { manualSeed, rand, randn, tidy } from '../../../lib/tensor.js';
 import { PYTHON_UNET, runPython, torchMissingReason } from './python.js';
+import { liveTensorsAfterGc } from '../gc.js';
 
 describe('UNet', () => {
+  it('rejects: an unknown option, suggesting the right name', () => {
+    let caught: unknown;
+    try {
+      new UNet({ basewidth: 8 } as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(RangeError);
+    expect((caught as { code: string }).code).toBe('ERR_OUT_OF_RANGE');
+    expect((caught as Error).message).toMatch(/^options\.basewidth is not an option of UNet; .*did you mean baseWidth\?/);
+  });
+
   // Each row: options, input shape [B, C, H, W], expected output shape.
   const cases: Array<[string, ConstructorParameters<typeof UNet>[0], number[], number[]]> = [
     ['a 64x64 slice, width 4', { baseWidth: 4 }, [2, 1, 64, 64], [2, 1, 64, 64]],
@@ -93,7 +106,7 @@ print(json.dumps([[k, list(v.shape), str(v.dtype)] for k, v in model.state_dict(
     }
   });
 
-  it('keeps the live tensor count flat over 10 training steps', () => {
+  it('keeps the live tensor count flat over 10 training steps', async () => {
     manualSeed(4);
     const model = new UNet({ baseWidth: 2 });
     const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
@@ -108,9 +121,9 @@ print(json.dumps([[k, list(v.shape), str(v.dtype)] for k, v in model.state_dict(
         optimizer.step();
       });
     step();
-    const before = native.memoryStats().liveTensors;
+    const before = await liveTensorsAfterGc();
     for (let i = 0; i < 10; i++) step();
-    expect(native.memoryStats().liveTensors).toBe(before);
+    expect(await liveTensorsAfterGc()).toBe(before);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import { BatchNorm2d, Conv2d, Module, ReLU, Sequential } from '../../../lib/nn/i
 import { native } from '../../../lib/native.js';
 import { manualSeed, ones, randn, tidy, zeros, type Tensor } from '../../../lib/tensor.js';
 
+import { liveTensorsAfterGc } from '../gc.js';
 class Block extends Module {
   readonly body: Sequential;
   constructor() {
@@ -159,12 +160,12 @@ describe('Module', () => {
     expect(block.forward(randn([1, 1, 5, 5])).shape).toEqual([1, 2, 3, 3]);
   });
 
-  it('dispose frees every parameter and buffer', () => {
-    const before = native.memoryStats().liveTensors;
+  it('dispose frees every parameter and buffer', async () => {
+    const before = await liveTensorsAfterGc();
     const block = new Block();
     block.dispose();
     expect(block.parameters().every((p) => p.disposed)).toBe(true);
-    expect(native.memoryStats().liveTensors).toBe(before);
+    expect(await liveTensorsAfterGc()).toBe(before);
   });
 
   it('fails: forward of the base class', () => {

@@ -100,6 +100,8 @@ print(json.dumps([
     ['SGD without a learning rate', () => new SGD([leaf()], {} as SGDOptions), TypeError, /^options\.lr must be/],
     ['SGD with negative momentum', () => new SGD([leaf()], { lr: 0.1, momentum: -0.5 }), RangeError, /^options\.momentum must be/],
     ['Nesterov without momentum', () => new SGD([leaf()], { lr: 0.1, nesterov: true }), RangeError, /^options\.nesterov must be/],
+    ['an unknown Adam option', () => new Adam([leaf()], { learningRate: 0.1 } as unknown as AdamOptions), RangeError, /^options\.learningRate is not an option of Adam; expected lr, betas, eps, weightDecay or amsgrad$/],
+    ['a misspelt SGD option', () => new SGD([leaf()], { lr: 0.1, momentun: 0.9 } as unknown as SGDOptions), RangeError, /^options\.momentun is not an option of SGD; .*\(did you mean momentum\?\)$/],
     ['Nesterov with dampening', () => new SGD([leaf()], { lr: 0.1, momentum: 0.9, dampening: 0.5, nesterov: true }), RangeError, /^options\.nesterov must be/],
   ];
 

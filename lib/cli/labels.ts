@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+//
+// Checks of mask volumes against the number of classes, so that a bad label fails before
+// training with the file and the value named, instead of deep inside a loss function.
+
+import { readNiftiHeader, readNifti } from '../data/nifti.js';
+import { UsageError } from './options.js';
+
+/** Summary of a mask's values. */
+export interface LabelSummary {
+  min: number;
+  max: number;
+  /** A value that is not an integer, if any. */
+  fraction: number | null;
+}
+
+/** Reads a mask volume and returns its smallest and largest value and any non-integer value. */
+export function summarizeLabels(data: ArrayLike<number | bigint>): LabelSummary {
+  let min = Infinity;
+  let max = -Infinity;
+  let fraction: number | null = null;
+  for (let i = 0; i < data.length; i++) {
+    const value = Number(data[i]);
+    if (value < min) min = value;
+    if (value > max) max = value;
+    if (fraction === null && !Number.isInteger(value)) fraction = value;
+  }
+  return { min, max, fraction };
+}
+
+/**
+ * Checks that every voxel of the mask at `path` is a class label for `numClasses` classes.
+ * One class: voxels > 0 are foreground, so any values work, but negative or non-finite ones
+ * are rejected because they are most likely a mistake. Several classes: integers in
+ * [0, numClasses - 1].
+ */
+export function checkMaskLabels(path: string, numClasses: number, option = 'classes'): void {
+  readNiftiHeader(path);
+  const { min, max, fraction } = summarizeLabels(readNifti(path).data as ArrayLike<number | bigint>);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) throw new UsageError(`${path}: the mask contains NaN or infinite values`);
+  if (numClasses === 1) {
+    if (min < 0) throw new UsageError(`${path}: the mask has negative values (min ${min}); voxels > 0 are foreground, so give a mask of 0 and positive values`);
+    return;
+  }
+  if (fraction !== null) throw new UsageError(`${path}: with --${option} ${numClasses} the mask must contain integer class labels; found ${fraction}`);
+  if (min < 0 || max > numClasses - 1) {
+    throw new UsageError(`${path}: with --${option} ${numClasses} the labels must be in [0, ${numClasses - 1}]; found values from ${min} to ${max}`);
+  }
+}
