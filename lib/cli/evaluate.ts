@@ -12,7 +12,6 @@ import { extractSlice, resolveAxis, sliceCount, type Axis } from '../data/slices
 import { SegmentationMetric } from '../metrics/segmentation.js';
 import { Palette } from '../visualize/colors.js';
 import { renderPanels, writePng } from '../visualize/png.js';
-import type { Command } from './main.js';
 import { checkMaskLabels } from './labels.js';
 import { loadModelOption, predictWithProgress, readVolumeOption } from './model-input.js';
 import { checkOutputFolder } from './paths.js';
@@ -22,7 +21,8 @@ import { applyRuntimeOptions, writeLine } from './runtime.js';
 
 const AXIS_NAMES = ['sagittal', 'coronal', 'axial'] as const;
 
-async function run(values: OptionValues): Promise<Record<string, unknown>> {
+/** Runs `medunet evaluate` with parsed options and returns its summary. */
+export async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const started = performance.now();
   const modelPath = stringOption(values, 'model');
   const predictionPath = stringOption(values, 'prediction');
@@ -154,30 +154,3 @@ function checkSameGrid(a: NiftiVolume, aPath: string, b: NiftiVolume, bPath: str
   const db = b.dims.slice(0, 3).join('x');
   if (da !== db) throw new UsageError(`${aPath} is ${da} voxels but ${bPath} is ${db}; they must match`);
 }
-
-export const evaluateCommand: Command = {
-  spec: {
-    name: 'evaluate',
-    summary: 'Score a prediction against a ground-truth mask with Dice and Jaccard, optionally on chosen slices.',
-    usage: 'medunet evaluate (--model CKPT --image IMG | --prediction PRED) --mask MASK [options]',
-    options: [
-      { name: 'model', type: 'string', value: 'PATH', help: 'checkpoint to predict --image with' },
-      { name: 'image', type: 'string', value: 'PATH', help: 'image volume (needed with --model and for --png)' },
-      { name: 'prediction', type: 'string', value: 'PATH', help: 'mask already predicted, instead of --model' },
-      { name: 'mask', type: 'string', value: 'PATH', required: true, help: 'ground-truth mask; voxels > 0 are foreground for one-class models, class labels otherwise' },
-      { name: 'slices', type: 'string', value: 'LIST', help: 'score only these slices, e.g. 50:64,100:114 (end excluded); default all' },
-      { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', help: 'axis of --slices (default: the checkpoint\'s, else axial)' },
-      { name: 'classes', type: 'string', value: 'N', help: 'with --prediction: number of classes (default 1, binary)' },
-      { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per forward pass' },
-      { name: 'threshold', type: 'string', value: 'P', default: '0.5', help: 'foreground probability threshold of one-class models' },
-      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the model in bfloat16 autocast' },
-      { name: 'png', type: 'string', value: 'DIR', help: 'write scan / ground truth / prediction panels of some slices to DIR' },
-      { name: 'png-count', type: 'string', value: 'N', default: '4', help: 'number of slices drawn with --png' },
-    ],
-    examples: [
-      'medunet evaluate --model out/brain.pt --image data/sample/ch2.nii.gz --mask data/sample/ch2bet.nii.gz --slices 50:64 --json',
-      'medunet evaluate --prediction out/ch2_mask.nii.gz --mask data/sample/ch2bet.nii.gz',
-    ],
-  },
-  run,
-};

@@ -5,18 +5,21 @@
 
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { evaluateCommand } from './evaluate.js';
 import { formatHelp, parseOptions, UsageError, type CommandSpec, type OptionValues } from './options.js';
-import { predictCommand } from './predict.js';
-import { trainCommand } from './train.js';
+import { evaluateSpec, predictSpec, trainSpec } from './specs.js';
 
-/** A subcommand: its option table and the function that runs it. */
+/** A subcommand: its option table and a loader of the function that runs it. */
 export interface Command {
   spec: CommandSpec;
-  run(values: OptionValues): Promise<Record<string, unknown>>;
+  /** Imports the implementation on use, because it loads the native addon. */
+  load(): Promise<{ run(values: OptionValues): Promise<Record<string, unknown>> }>;
 }
 
-const COMMANDS: Command[] = [trainCommand, predictCommand, evaluateCommand];
+const COMMANDS: Command[] = [
+  { spec: trainSpec, load: () => import('./train.js') },
+  { spec: predictSpec, load: () => import('./predict.js') },
+  { spec: evaluateSpec, load: () => import('./evaluate.js') },
+];
 
 function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.spec.name.length)) + 4;
@@ -58,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${formatHelp(command.spec)}\n`);
       return 0;
     }
-    const summary = await command.run(values);
+    const { run } = await command.load();
+    const summary = await run(values);
     if (values['json']) process.stdout.write(`${JSON.stringify(summary)}\n`);
     return 0;
   } catch (error) {

@@ -9,13 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { writeNifti } from '../data/nifti.js';
 import { resolveAxis } from '../data/slices.js';
 import { renderMontage, writePng } from '../visualize/png.js';
-import type { Command } from './main.js';
 import { loadModelOption, predictWithProgress, readVolumeOption } from './model-input.js';
 import { checkOutputFile, checkOutputFolder } from './paths.js';
 import { numberOption, stringOption, UsageError, type OptionValues } from './options.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
 
-async function run(values: OptionValues): Promise<Record<string, unknown>> {
+/** Runs `medunet predict` with parsed options and returns its summary. */
+export async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const started = performance.now();
   const input = stringOption(values, 'input') as string;
   const outputText = stringOption(values, 'output') as string;
@@ -84,23 +84,3 @@ export function parseAutocast(values: OptionValues): 'bfloat16' | null {
   if (name !== 'none' && name !== 'bf16') throw new UsageError(`--autocast must be bf16 or none; got ${JSON.stringify(name)}`);
   return name === 'bf16' ? 'bfloat16' : null;
 }
-
-export const predictCommand: Command = {
-  spec: {
-    name: 'predict',
-    summary: 'Segment a whole NIfTI volume with a checkpoint and write the mask as NIfTI.',
-    usage: 'medunet predict --model CKPT --input IN.nii.gz --output OUT.nii.gz [options]',
-    options: [
-      { name: 'model', type: 'string', value: 'PATH', required: true, help: 'checkpoint written by medunet train, a PyTorch state_dict of the classic U-Net saved with torch.save, or a .safetensors file' },
-      { name: 'input', type: 'string', value: 'PATH', required: true, help: 'volume to segment (.nii or .nii.gz)' },
-      { name: 'output', type: 'string', value: 'PATH', required: true, help: 'mask to write (.nii or .nii.gz): uint8 labels, same shape and affine as the input' },
-      { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', help: 'slicing axis (default: the one the checkpoint was trained on, else axial)' },
-      { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per forward pass' },
-      { name: 'threshold', type: 'string', value: 'P', default: '0.5', help: 'foreground probability threshold of one-class models' },
-      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the model in bfloat16 autocast' },
-      { name: 'png', type: 'string', value: 'DIR', help: 'also write a montage of slices with the mask overlaid to DIR/prediction-montage.png' },
-    ],
-    examples: ['medunet predict --model out/brain.pt --input data/sample/ch2.nii.gz --output out/ch2_mask.nii.gz --png out'],
-  },
-  run,
-};

@@ -20,7 +20,6 @@ import { UNet } from '../models/unet.js';
 import { Adam } from '../optim/adam.js';
 import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
 import { manualSeed } from '../tensor.js';
-import type { Command } from './main.js';
 import { formatSliceList, listOption, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
 import { checkMaskLabels } from './labels.js';
 import { checkOutputFile } from './paths.js';
@@ -29,7 +28,8 @@ import { applyRuntimeOptions, writeLine } from './runtime.js';
 
 const AXES = ['axial', 'coronal', 'sagittal'];
 
-async function run(values: OptionValues): Promise<Record<string, unknown>> {
+/** Runs `medunet train` with parsed options and returns its summary. */
+export async function run(values: OptionValues): Promise<Record<string, unknown>> {
   const started = performance.now();
   const images = listOption(values, 'image');
   const masks = listOption(values, 'mask');
@@ -166,34 +166,3 @@ function complement(count: number, validation: number[]): { train: number[]; val
 function round(value: number): number {
   return Math.round(value * 1e4) / 1e4;
 }
-
-export const trainCommand: Command = {
-  spec: {
-    name: 'train',
-    summary: 'Train a U-Net on 2D slices of NIfTI image and mask volumes and save a checkpoint.',
-    usage: 'medunet train --image IMG.nii.gz --mask MASK.nii.gz [--image ... --mask ...] [options]',
-    options: [
-      { name: 'image', type: 'string', multiple: true, value: 'PATH', help: 'image volume (.nii or .nii.gz)', required: true },
-      { name: 'mask', type: 'string', multiple: true, value: 'PATH', help: 'mask volume of the image given in the same position; voxels > 0 are foreground (class labels with --classes above 1)', required: true },
-      { name: 'output', type: 'string', value: 'PATH', default: 'out/model.pt', help: 'checkpoint to write after each epoch: the torch.save format, or safetensors when the name ends in .safetensors' },
-      { name: 'axis', type: 'string', value: 'axial|coronal|sagittal', default: 'axial', help: 'slicing axis (voxel axis z, y or x)' },
-      { name: 'epochs', type: 'string', value: 'N', default: '10', help: 'passes over the training slices' },
-      { name: 'batch-size', type: 'string', value: 'N', default: '8', help: 'slices per batch' },
-      { name: 'lr', type: 'string', value: 'X', default: '0.001', help: 'Adam learning rate' },
-      { name: 'lr-schedule', type: 'string', value: 'cosine|constant', default: 'cosine', help: 'cosine: anneal the learning rate to 0 over the run; constant: keep --lr' },
-      { name: 'base-width', type: 'string', value: 'N', default: '16', help: 'channels of the first U-Net level (64 in the classic model)' },
-      { name: 'classes', type: 'string', value: 'N', default: '1', help: 'output classes; above 1, mask voxels are class labels 0..N-1' },
-      { name: 'val-slices', type: 'string', value: 'LIST', help: 'slices held out for validation in every volume, e.g. 50:64,100:114 (end excluded)' },
-      { name: 'val-blocks', type: 'string', value: 'N', default: '2', help: 'without --val-slices: number of whole blocks of slices held out per volume' },
-      { name: 'val-block-size', type: 'string', value: 'N', default: '12', help: 'slices per held-out block' },
-      { name: 'no-augment', type: 'boolean', help: 'train without random affine, flip and intensity augmentation' },
-      { name: 'autocast', type: 'string', value: 'bf16|none', default: 'none', help: 'run the forward pass in bfloat16 autocast (CPU or CUDA)' },
-      { name: 'seed', type: 'string', value: 'N', default: '42', help: 'seed of weights, shuffling, augmentation and held-out blocks' },
-    ],
-    examples: [
-      'medunet train --image data/sample/ch2.nii.gz --mask data/sample/ch2bet.nii.gz --epochs 8 --output out/brain.pt',
-      'medunet train --image a.nii.gz --mask a_seg.nii.gz --image b.nii.gz --mask b_seg.nii.gz --classes 3 --json',
-    ],
-  },
-  run,
-};

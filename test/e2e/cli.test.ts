@@ -3,12 +3,13 @@
 // The `medunet` command end to end on a synthetic volume: train, predict, evaluate, help and
 // failures, through the built dist/cli/main.js as a user runs it.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readNifti } from '../../lib/data/nifti.js';
-import { lastJsonLine, medunet, requireBuild, TEST_AFFINE, writeSyntheticPair } from './helpers.js';
+import { lastJsonLine, medunet, requireBuild, root, TEST_AFFINE, writeSyntheticPair } from './helpers.js';
 
 let dir: string;
 let pair: { image: string; mask: string };
@@ -200,5 +201,25 @@ describe('medunet output and label checks', () => {
     expect(result.stderr).not.toMatch(/more than 1 value per channel/);
     expect(result.status).toBe(0);
     expect(lastJsonLine(result.stdout)['trainSlices']).toBe(21);
+  });
+});
+
+describe('medunet without its addon', () => {
+  it('prints help and names the missing addon', () => {
+    // A copy of dist/ under a package root that has no build/ folder, so no addon can be found.
+    const bare = join(dir, 'bare');
+    cpSync(join(root, 'dist'), join(bare, 'dist'), { recursive: true });
+    writeFileSync(join(bare, 'package.json'), '{ "name": "medunet", "type": "module" }');
+    writeFileSync(join(bare, 'CMakeLists.txt'), '');
+    symlinkSync(join(root, 'node_modules'), join(bare, 'node_modules'), 'dir');
+    const env = { ...process.env, MEDUNET_ADDON: '' };
+    const cli = join(bare, 'dist', 'cli', 'main.js');
+    const help = spawnSync(process.execPath, [cli, 'train', '--help'], { encoding: 'utf8', env });
+    expect(help.stderr).toBe('');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: medunet train');
+    const run = spawnSync(process.execPath, [cli, 'evaluate', '--prediction', pair.mask, '--mask', pair.mask], { encoding: 'utf8', env });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/could not load the native addon/);
   });
 });
