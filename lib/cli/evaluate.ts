@@ -43,16 +43,24 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
   if (pngDir !== undefined && imagePath === undefined) throw new UsageError('--png needs --image for the scan panel');
   const truth = readVolumeOption('mask', maskPath);
   const image = imagePath !== undefined ? readVolumeOption('image', imagePath) : null;
+  const dims = truth.dims.slice(0, 3);
+  const sliceText = stringOption(values, 'slices');
+  const chooseSlices = (axis: Axis): number[] => {
+    const count = sliceCount(dims, axis);
+    return sliceText !== undefined ? parseSliceList('slices', sliceText, count) : Array.from({ length: count }, (_, i) => i);
+  };
   let predicted: ArrayLike<number>;
   let axis: Axis;
   let numClasses: number;
   if (modelPath !== undefined) {
     const loaded = loadModelOption(values, device);
     checkSameGrid(image as NiftiVolume, imagePath as string, truth, maskPath);
-    predicted = (await predictWithProgress(loaded, image as NiftiVolume, { batchSize, threshold, quiet: Boolean(values['quiet']), autocast })).mask;
     axis = loaded.axis;
     numClasses = loaded.model.architecture.numClasses;
     checkMaskLabels(maskPath, numClasses, 'model classes');
+    // Only the scored slices are predicted.
+    const options = { batchSize, threshold, quiet: Boolean(values['quiet']), autocast, slices: chooseSlices(axis) };
+    predicted = (await predictWithProgress(loaded, image as NiftiVolume, options)).mask;
   } else {
     const prediction = readVolumeOption('prediction', predictionPath as string);
     checkSameGrid(prediction, predictionPath as string, truth, maskPath);
@@ -64,11 +72,8 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
     checkMaskLabels(predictionPath as string, numClasses);
   }
 
-  // Binary evaluation treats every non-zero voxel as foreground, in the prediction and the truth.
-  const dims = truth.dims.slice(0, 3);
-  const count = sliceCount(dims, axis);
-  const sliceText = stringOption(values, 'slices');
-  const slices = sliceText !== undefined ? parseSliceList('slices', sliceText, count) : Array.from({ length: count }, (_, i) => i);
+  // Binary evaluation treats every voxel > 0 as foreground, in the prediction and the truth.
+  const slices = chooseSlices(axis);
   const metric = new SegmentationMetric({ numClasses: Math.max(numClasses, 1) });
   const toLabels = (data: ArrayLike<number>) => (numClasses === 1 ? Uint8Array.from(data as ArrayLike<number>, (v) => (v > 0 ? 1 : 0)) : Uint8Array.from(data as ArrayLike<number>));
   const predictedSlices = new Map<number, Uint8Array>();

@@ -47,7 +47,7 @@ export function loadModelOption(values: OptionValues, device: string): LoadedMod
 export async function predictWithProgress(
   loaded: LoadedModel,
   volume: NiftiVolume,
-  options: { batchSize: number; threshold: number; quiet: boolean; autocast: 'bfloat16' | null },
+  options: { batchSize: number; threshold: number; quiet: boolean; autocast: 'bfloat16' | null; slices?: readonly number[] },
 ): Promise<PredictResult> {
   const progress = options.quiet ? null : new Progress();
   let reported = 0;
@@ -56,6 +56,7 @@ export async function predictWithProgress(
     batchSize: options.batchSize,
     threshold: options.threshold,
     autocast: options.autocast,
+    ...(options.slices ? { slices: options.slices } : {}),
     onProgress: (done, total) => {
       if (reported === 0) progress?.start(total, 'predicting slices');
       progress?.tick(done - reported);

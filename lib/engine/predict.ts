@@ -48,6 +48,8 @@ export interface PredictOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops between batches; `predictVolume` then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Predict only these slice indices along `axis`; the other slices are labelled 0. Default: all. */
+  slices?: readonly number[];
 }
 
 /** Result of {@link predictVolume}. */
@@ -73,14 +75,16 @@ interface CheckedPredictOptions {
   probabilities: boolean;
   onProgress: ((done: number, total: number) => void) | undefined;
   signal: AbortSignal | undefined;
+  slices: readonly number[] | undefined;
 }
 
 function checkPredictOptions(options: unknown): CheckedPredictOptions {
   const opts = checkOptions<PredictOptions>('options', options);
-  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal'];
+  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal', 'slices'];
   checkKnownKeys('options', opts, known, 'predictVolume');
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('options.onProgress', 'a function', opts.onProgress);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
+  if (opts.slices !== undefined && !Array.isArray(opts.slices)) throw typeError('options.slices', 'an array of slice indices', opts.slices);
   return {
     axis: resolveAxis(opts.axis ?? 'axial', 'options.axis'),
     batchSize: checkInt('options.batchSize', opts.batchSize ?? 8, 1),
@@ -91,6 +95,7 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
     probabilities: checkBoolean('options.probabilities', opts.probabilities ?? false),
     onProgress: opts.onProgress,
     signal: opts.signal,
+    slices: opts.slices,
   };
 }
 
@@ -118,7 +123,7 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * @param model - A one-input-channel model such as {@link UNet}, mapping `[B, 1, H, W]` to `[B, K, H, W]`.
  * @param volume - `{ data, dims }`, e.g. a `NiftiVolume` from `readNifti`.
  * @param options - `axis`, `batchSize`, `device`, `threshold`, `normalize`, `autocast`,
- *   `probabilities`, `onProgress`, `signal`.
+ *   `probabilities`, `onProgress`, `signal`, `slices`.
  * @returns The label mask, the dims and, when asked, the probabilities.
  * @throws TypeError or RangeError for bad arguments; the signal's reason when aborted.
  * @example
@@ -140,6 +145,7 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   if (volume.data === null || typeof volume.data !== 'object' || volume.data.length !== voxels) {
     throw rangeError('volume.data', `${voxels} voxels to match \`volume.dims\` [${dims.join(', ')}]`, volume.data?.length);
   }
+  const indices = (opts.slices ?? Array.from({ length: total }, (_, i) => i)).map((value, i) => checkInt(`options.slices[${i}]`, value, 0, total - 1));
   const device = modelDevice(model, opts.device);
   const normalized = opts.normalize === 'none' ? toFloat32Array(volume.data as VoxelArray) : normalizeIntensity(volume.data as VoxelArray, { mode: opts.normalize });
 
@@ -148,23 +154,24 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   const wasTraining = model.training;
   model.eval();
   try {
-    for (let start = 0; start < total; start += opts.batchSize) {
+    for (let start = 0; start < indices.length; start += opts.batchSize) {
       opts.signal?.throwIfAborted();
-      const count = Math.min(opts.batchSize, total - start);
+      const batch = indices.slice(start, start + opts.batchSize);
+      const count = batch.length;
       const images = new Float32Array(count * height * width);
-      for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, start + i).data, i * height * width);
+      for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, batch[i] as number).data, i * height * width);
       const { labels, scores, classes } = predictBatch(model, images, [count, 1, height, width], device, opts);
       if (opts.probabilities && probabilities === undefined) probabilities = new Float32Array(classes * voxels);
       const plane = height * width;
       for (let i = 0; i < count; i++) {
-        insertSlice(mask, dims, opts.axis, start + i, labels.subarray(i * plane, (i + 1) * plane));
+        insertSlice(mask, dims, opts.axis, batch[i] as number, labels.subarray(i * plane, (i + 1) * plane));
         if (probabilities === undefined || scores === null) continue;
         for (let k = 0; k < classes; k++) {
           const offset = (i * classes + k) * plane;
-          insertSlice(probabilities.subarray(k * voxels, (k + 1) * voxels), dims, opts.axis, start + i, scores.subarray(offset, offset + plane));
+          insertSlice(probabilities.subarray(k * voxels, (k + 1) * voxels), dims, opts.axis, batch[i] as number, scores.subarray(offset, offset + plane));
         }
       }
-      opts.onProgress?.(start + count, total);
+      opts.onProgress?.(start + count, indices.length);
       await yieldToEventLoop();
     }
   } finally {

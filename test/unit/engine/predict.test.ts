@@ -24,6 +24,28 @@ function makeModel(numClasses: number, seed: number): UNet {
 }
 
 describe('predictVolume', () => {
+  it('predicts only the chosen slices', async () => {
+    const model = makeModel(1, 6);
+    const volume = syntheticVolume(7);
+    const full = await predictVolume(model, volume, { threshold: 0.3, probabilities: true });
+    const some = await predictVolume(model, volume, { threshold: 0.3, probabilities: true, slices: [4, 1] });
+    const plane = DIMS[0]! * DIMS[1]!;
+    for (let z = 0; z < DIMS[2]!; z++) {
+      const part = some.probabilities!.subarray(z * plane, (z + 1) * plane);
+      if (z === 1 || z === 4) {
+        expect(Array.from(part)).toEqual(Array.from(full.probabilities!.subarray(z * plane, (z + 1) * plane)));
+      } else {
+        expect(part.every((v) => v === 0)).toBe(true);
+      }
+    }
+  });
+
+  it('rejects: a slice index beyond the volume', async () => {
+    const call = predictVolume(makeModel(1, 2), syntheticVolume(3), { slices: [0, 6] });
+    await expect(call).rejects.toBeInstanceOf(RangeError);
+    await expect(predictVolume(makeModel(1, 2), syntheticVolume(3), { slices: [6] })).rejects.toThrow(/options\.slices\[0\]/);
+  });
+
   it('rejects: an unknown option, suggesting the right name', async () => {
     const model = makeModel(1, 2);
     const call = predictVolume(model, syntheticVolume(3), { batchsize: 4 } as never);
