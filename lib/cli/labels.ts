@@ -47,3 +47,19 @@ export function checkMaskLabels(path: string, numClasses: number, option = 'clas
     throw new UsageError(`${path}: with --${option} ${numClasses} the labels must be in [0, ${numClasses - 1}]; found values from ${min} to ${max}`);
   }
 }
+
+/**
+ * Counts the NaN and infinite voxels of an image. None: returns quietly. Some: writes a warning
+ * to standard error, because normalisation treats them as 0. All: throws, because nothing is
+ * left to learn from or segment.
+ */
+export function checkImageValues(path: string, data: ArrayLike<number | bigint>): void {
+  let nonFinite = 0;
+  for (let i = 0; i < data.length; i++) {
+    const value = data[i];
+    if (typeof value === 'number' && !Number.isFinite(value)) nonFinite++;
+  }
+  if (nonFinite === 0) return;
+  if (nonFinite === data.length) throw new UsageError(`${path}: every voxel is NaN or infinite`);
+  process.stderr.write(`medunet: warning: ${path} has ${nonFinite} NaN or infinite voxels of ${data.length}; they are treated as 0\n`);
+}

@@ -10,6 +10,7 @@ import { writeNifti } from '../data/nifti.js';
 import { resolveAxis } from '../data/slices.js';
 import { renderMontage, writePng } from '../visualize/png.js';
 import { loadModelOption, predictWithProgress, readVolumeOption } from './model-input.js';
+import { checkImageValues } from './labels.js';
 import { checkOutputFile, checkOutputFolder } from './paths.js';
 import { numberOption, stringOption, UsageError, type OptionValues } from './options.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
@@ -30,6 +31,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
 
   const loaded = loadModelOption(values, device);
   const volume = readVolumeOption('input', input);
+  checkImageValues(input, volume.data as ArrayLike<number | bigint>);
   const result = await predictWithProgress(loaded, volume, { batchSize, threshold, quiet: Boolean(values['quiet']), autocast });
   const [nx, ny, nz] = result.dims as [number, number, number];
   mkdirSync(dirname(output), { recursive: true });

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MedicalImageDataset, type VolumePair } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
-import { readNiftiHeader } from '../data/nifti.js';
+import { readNifti, readNiftiHeader } from '../data/nifti.js';
 import { RandomAugment } from '../data/augment.js';
 import { heldOutBlocks } from '../data/split.js';
 import { resolveAxis, sliceCount, type Axis } from '../data/slices.js';
@@ -21,7 +21,7 @@ import { Adam } from '../optim/adam.js';
 import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
 import { manualSeed } from '../tensor.js';
 import { formatSliceList, listOption, numberOption, parseSliceList, stringOption, UsageError, type OptionValues } from './options.js';
-import { checkMaskLabels } from './labels.js';
+import { checkImageValues, checkMaskLabels } from './labels.js';
 import { checkOutputFile } from './paths.js';
 import { Progress } from './progress.js';
 import { applyRuntimeOptions, writeLine } from './runtime.js';
@@ -62,8 +62,9 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
   const device = applyRuntimeOptions(values);
   manualSeed(seed);
 
-  // Check every mask before any training, so a bad label names its file.
+  // Check every volume before any training, so a bad label or image names its file.
   for (const mask of masks) checkMaskLabels(mask, numClasses);
+  for (const image of images) checkImageValues(image, readNifti(image).data as ArrayLike<number | bigint>);
 
   // Split every volume's slices into training slices and whole held-out validation blocks.
   const trainPairs: VolumePair[] = [];
@@ -144,7 +145,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
     device,
     epochs,
     trainSlices: trainSet.length,
-    loss: last?.loss,
+    loss: last === undefined ? null : round(last.loss),
     seconds: round(seconds),
     slicesPerSecond: round((trainSet.length * epochs) / trainSeconds),
     heldOutSlices: heldOut,

@@ -184,8 +184,9 @@ function forwardLogits(model: Module, images: Tensor, dtype: 'bfloat16' | null, 
  * @returns The per-epoch losses and validation scores.
  * @throws TypeError or RangeError for bad arguments (before any training); the signal's reason when aborted.
  * @throws Error with code `ERR_NON_FINITE_LOSS` at the first batch whose loss is NaN or infinite. That
- *   batch's backward pass and optimizer step do not run, but earlier steps are kept, so a step that
- *   made the weights huge but finite is only caught at the next batch.
+ *   batch's backward pass and optimizer step do not run and its batch-norm statistics are rolled
+ *   back, but earlier steps are kept, so a step that made the weights huge but finite is only
+ *   caught at the next batch.
  * @example
  * const model = new UNet({ baseWidth: 16 });
  * const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
@@ -263,11 +264,18 @@ async function trainEpoch(
     const value = tidy(() => {
       const { images, masks } = batchTensors(batch, device, true);
       optimizer.zeroGrad();
+      // The forward pass updates batch-norm running statistics in place; these copies (tiny next
+      // to the activations) restore them if the loss turns out not to be finite.
+      const buffers = model.buffers();
+      const savedBuffers = noGrad(() => buffers.map((buffer) => buffer.clone()));
       const logits = forwardLogits(model, images, opts.autocast, device);
       const lossTensor = computeLoss(lossFn, logits, masks as Tensor);
       const lossValue = lossTensor.item();
       // Checked before backward() and step(), so a diverged batch leaves the weights as they were.
-      if (!Number.isFinite(lossValue)) throw nonFiniteLossError(lossValue, epoch, index, batches);
+      if (!Number.isFinite(lossValue)) {
+        noGrad(() => buffers.forEach((buffer, i) => buffer.copy_(savedBuffers[i] as Tensor)));
+        throw nonFiniteLossError(lossValue, epoch, index, batches);
+      }
       lossTensor.backward();
       optimizer.step();
       return lossValue;
@@ -287,7 +295,7 @@ function nonFiniteLossError(loss: number, epoch: number, batch: number, batches:
   const position = batches === null ? `batch ${batch}` : `batch ${batch}/${batches}`;
   const message =
     `training diverged: the loss is ${loss} at epoch ${epoch}, ${position}; ` +
-    'the weights are left as they were before this batch. Lower the learning rate, ' +
+    'the weights and batch-norm statistics are left as they were before this batch. Lower the learning rate, ' +
     'or check the images and masks for NaN or Inf values';
   return withCode(new Error(message), ErrorCode.NON_FINITE_LOSS);
 }

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readNifti } from '../../lib/data/nifti.js';
+import { readNifti, writeNifti } from '../../lib/data/nifti.js';
 import { lastJsonLine, medunet, requireBuild, root, TEST_AFFINE, writeSyntheticPair } from './helpers.js';
 
 let dir: string;
@@ -183,6 +183,15 @@ describe('medunet output and label checks', () => {
     expect(labels.status).toBe(2);
     expect(labels.stderr).toContain(pair.image);
     expect(labels.stderr).toMatch(/labels must be in \[0, 1\]|integer class labels/);
+  });
+
+  it('rejects: an image whose voxels are all NaN', () => {
+    const nan = join(dir, 'nan.nii.gz');
+    writeNifti(nan, { data: new Float32Array(32 * 32 * 24).fill(Number.NaN), dims: [32, 32, 24] });
+    const result = medunet(['train', '--image', nan, '--mask', pair.mask, '--output', join(dir, 'nan.pt')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`${nan}: every voxel is NaN or infinite`);
+    expect(existsSync(join(dir, 'nan.pt'))).toBe(false);
   });
 
   it('prints a JSON error object with --json', () => {

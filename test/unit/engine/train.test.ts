@@ -137,12 +137,15 @@ describe('trainModel', () => {
     const poisoned = { ...batches[1]!, images: batches[1]!.images.slice() };
     poisoned.images[5] = Number.NaN;
     const seen: number[] = [];
-    // onBatch runs after the first batch's step, so this holds the weights the poisoned batch must keep.
+    // onBatch runs after the first batch's step, so these are the weights and batch-norm
+    // statistics that the poisoned batch must keep.
     let afterFirst = new Map<string, number[]>();
+    let buffersAfterFirst: number[][] = [];
     const run = trainModel(model, [batches[0]!, poisoned], optimizer, new DiceLoss(), 'cpu', 1, {
       onBatch: (info) => {
         seen.push(info.batch);
         afterFirst = snapshotParameters(model);
+        buffersAfterFirst = model.buffers().map((buffer) => Array.from(buffer.data() as ArrayLike<number | bigint>, Number));
       },
     });
     await expect(run).rejects.toBeInstanceOf(Error);
@@ -160,6 +163,9 @@ describe('trainModel', () => {
       expect(now.every(Number.isFinite), name).toBe(true);
       expect(now, name).toEqual(values);
     }
+    const buffersNow = model.buffers().map((buffer) => Array.from(buffer.data() as ArrayLike<number | bigint>, Number));
+    expect(buffersNow.length).toBeGreaterThan(0);
+    expect(buffersNow).toEqual(buffersAfterFirst);
   });
 
   it('fails: a NaN first batch leaves the weights unchanged', async () => {
