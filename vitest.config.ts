@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The addon holds process-wide libtorch state; forks isolate suites from each other.
+    // The addon keeps process-wide libtorch state, so each suite runs in its own forked process.
     pool: 'forks',
     // Memory tests call gc() so that handles awaiting finalisation do not blur their counts.
     execArgv: ['--expose-gc'],

@@ -57,7 +57,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
     checkSameGrid(image as NiftiVolume, imagePath as string, truth, maskPath);
     axis = loaded.axis;
     numClasses = loaded.model.architecture.numClasses;
-    checkMaskLabels(maskPath, numClasses, 'model classes');
+    checkMaskLabels(maskPath, truth.data as ArrayLike<number | bigint>, numClasses, 'model classes');
     // Only the scored slices are predicted.
     const options = { batchSize, threshold, quiet: Boolean(values['quiet']), autocast, slices: chooseSlices(axis) };
     predicted = (await predictWithProgress(loaded, image as NiftiVolume, options)).mask;
@@ -68,8 +68,8 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
     predicted = prediction.data as ArrayLike<number>;
     axis = axisOption(values) ?? 'axial';
     numClasses = numberOption(values, 'classes', { integer: true, min: 1, max: 255 }) ?? 1;
-    checkMaskLabels(maskPath, numClasses);
-    checkMaskLabels(predictionPath as string, numClasses);
+    checkMaskLabels(maskPath, truth.data as ArrayLike<number | bigint>, numClasses);
+    checkMaskLabels(predictionPath as string, prediction.data as ArrayLike<number | bigint>, numClasses);
   }
 
   // Binary evaluation treats every voxel > 0 as foreground, in the prediction and the truth.

@@ -3,7 +3,6 @@
 // Checks of mask volumes against the number of classes, so that a bad label fails before
 // training with the file and the value named, instead of deep inside a loss function.
 
-import { readNiftiHeader, readNifti } from '../data/nifti.js';
 import { UsageError } from './options.js';
 
 /** Summary of a mask's values. */
@@ -14,7 +13,7 @@ export interface LabelSummary {
   fraction: number | null;
 }
 
-/** Reads a mask volume and returns its smallest and largest value and any non-integer value. */
+/** Returns the smallest and largest value of a mask and its first non-integer value, if any. */
 export function summarizeLabels(data: ArrayLike<number | bigint>): LabelSummary {
   let min = Infinity;
   let max = -Infinity;
@@ -29,14 +28,14 @@ export function summarizeLabels(data: ArrayLike<number | bigint>): LabelSummary 
 }
 
 /**
- * Checks that every voxel of the mask at `path` is a class label for `numClasses` classes.
+ * Checks that every voxel of the mask `data`, read from `path`, is a class label for
+ * `numClasses` classes.
  * One class: voxels > 0 are foreground, so any values work, but negative or non-finite ones
  * are rejected because they are most likely a mistake. Several classes: integers in
  * [0, numClasses - 1].
  */
-export function checkMaskLabels(path: string, numClasses: number, option = 'classes'): void {
-  readNiftiHeader(path);
-  const { min, max, fraction } = summarizeLabels(readNifti(path).data as ArrayLike<number | bigint>);
+export function checkMaskLabels(path: string, data: ArrayLike<number | bigint>, numClasses: number, option = 'classes'): void {
+  const { min, max, fraction } = summarizeLabels(data);
   if (!Number.isFinite(min) || !Number.isFinite(max)) throw new UsageError(`${path}: the mask contains NaN or infinite values`);
   if (numClasses === 1) {
     if (min < 0) throw new UsageError(`${path}: the mask has negative values (min ${min}); voxels > 0 are foreground, so give a mask of 0 and positive values`);

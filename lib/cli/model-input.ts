@@ -16,7 +16,7 @@ const AXIS_NAMES = ['sagittal', 'coronal', 'axial'] as const;
 export interface LoadedModel {
   model: UNet;
   axis: Axis;
-  /** Where the axis came from: the command line, the checkpoint, or the default. */
+  /** Source of the axis: the command line, the checkpoint, or the default. */
   axisSource: 'option' | 'checkpoint' | 'default';
 }
 

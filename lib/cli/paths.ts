@@ -7,7 +7,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from './options.js';
 
-/** The real path of an existing file, or the resolved path of one that does not exist yet. */
+/** Returns the real path of an existing file, or the resolved path of a file not created yet. */
 function canonical(path: string): string {
   const absolute = resolve(path);
   try {

@@ -63,7 +63,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
   manualSeed(seed);
 
   // Check every volume before any training, so a bad label or image names its file.
-  for (const mask of masks) checkMaskLabels(mask, numClasses);
+  for (const mask of masks) checkMaskLabels(mask, readNifti(mask).data as ArrayLike<number | bigint>, numClasses);
   for (const image of images) checkImageValues(image, readNifti(image).data as ArrayLike<number | bigint>);
 
   // Split every volume's slices into training slices and whole held-out validation blocks.
@@ -93,7 +93,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
   });
   if (trainSet.length < 2) throw new UsageError(`batch normalisation needs at least 2 training slices; got ${trainSet.length}`);
   // Batch normalisation fails on a batch of one slice when the bottleneck is 1x1, so a last batch
-  // of one is dropped; shuffling leaves out a different slice each epoch.
+  // of one is dropped. Shuffling leaves out a different slice each epoch.
   const trainLoader = new DataLoader(trainSet, { batchSize, shuffle: true, seed, dropLast: trainSet.length % batchSize === 1 });
   const valLoader =
     valPairs.length > 0 ? new DataLoader(new MedicalImageDataset(valPairs, { axis, maskMode, padMultiple: 16 }), { batchSize }) : undefined;
@@ -126,7 +126,7 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
       progress?.done();
       last = record;
       if (output.endsWith('.safetensors')) {
-        // safetensors metadata holds strings only.
+        // safetensors metadata values are strings only.
         const strings = { axis: axisName, axisIndex: String(extra.axisIndex), normalize: extra.normalize, epoch: String(record.epoch) };
         saveSafetensors(output, model, strings);
       } else {

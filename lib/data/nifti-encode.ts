@@ -200,7 +200,7 @@ const AUTO_INTEGER_TYPES: readonly [NiftiDatatype, number, number][] = [
  * Returns the datatype that `datatype: 'auto'` stores `data` as: float32 when any value is not an
  * integer (NaN and infinities included), else the first of uint8, int16, uint16 and int32 whose
  * range contains the minimum and the maximum. Integers outside the int32 range keep the array's own
- * type, which holds them exactly. float64 values that are not integers lose precision in float32.
+ * type, which represents them exactly. float64 values that are not integers lose precision in float32.
  * @internal
  */
 export function autoDatatype(data: VoxelArray): DatatypeSpec {

@@ -344,7 +344,7 @@ function halfBitsToFloat32(bits: number): number {
 }
 
 /**
- * A number to IEEE 754 binary16 bits, rounding to nearest even. Only called on values that came
+ * Converts a number to IEEE 754 binary16 bits, rounding to nearest even. Only called on values that came
  * from a float16 tensor, so they are exact; the rounding covers other callers.
  */
 function float32ToHalfBits(value: number): number {
@@ -380,7 +380,7 @@ function bfloat16BitsToFloat32(bits: number): number {
   return float32FromBits(bits << 16);
 }
 
-/** A number to bfloat16 bits, rounding to nearest even (exact for values from a bfloat16 tensor). */
+/** Converts a number to bfloat16 bits, rounding to nearest even (exact for values from a bfloat16 tensor). */
 function float32ToBFloat16Bits(value: number): number {
   const bits = float32Bits(value);
   if (Number.isNaN(value)) return ((bits >>> 16) | 0x40) & 0xffff;

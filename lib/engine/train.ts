@@ -264,8 +264,8 @@ async function trainEpoch(
     const value = tidy(() => {
       const { images, masks } = batchTensors(batch, device, true);
       optimizer.zeroGrad();
-      // The forward pass updates batch-norm running statistics in place; these copies (tiny next
-      // to the activations) restore them if the loss turns out not to be finite.
+      // The forward pass updates batch-norm running statistics in place. These copies, tiny next
+      // to the activations, restore them if the loss turns out not to be finite.
       const buffers = model.buffers();
       const savedBuffers = noGrad(() => buffers.map((buffer) => buffer.clone()));
       const logits = forwardLogits(model, images, opts.autocast, device);

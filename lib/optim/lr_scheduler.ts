@@ -55,7 +55,7 @@ export class CosineAnnealingLR {
     this.optimizer.lr = this.etaMin + (this.baseLr - this.etaMin) * cosine;
   }
 
-  /** The learning rate set by the latest step, as a one-element list like PyTorch's `get_last_lr()`. */
+  /** Returns the learning rate set by the latest step, as a one-element list like PyTorch's `get_last_lr()`. */
   getLastLr(): number[] {
     return [this.optimizer.lr];
   }

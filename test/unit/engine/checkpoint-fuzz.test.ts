@@ -13,25 +13,14 @@ import { saveSafetensors } from '../../../lib/engine/safetensors.js';
 import { UNet } from '../../../lib/models/unet.js';
 import { manualSeed, randn } from '../../../lib/tensor.js';
 import { PYTHON_UNET, runPython, torchMissingReason } from '../models/python.js';
+import { seededRandom } from './synthetic.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'medunet-fuzz-'));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-/** A small deterministic generator (mulberry32), so that a failing case can be replayed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Damaged copies of `bytes`: truncations at spread-out lengths, then single and multiple byte flips. */
 function* damagedCopies(bytes: Buffer, seed: number): Generator<[string, Buffer]> {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const cuts = [0, 1, 7, 8, 9, 30, 64, bytes.length - 22, bytes.length - 1];
   for (let i = 1; i <= 40; i++) cuts.push(Math.floor((bytes.length * i) / 41));
   for (const length of cuts) yield [`truncated to ${length}`, bytes.subarray(0, Math.max(0, length))];
