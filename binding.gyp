@@ -18,6 +18,7 @@
         "native/scope.cc",
         "native/tensor_ops.cc",
         "native/tensor_wrap.cc",
+        "native/unet_inference.cc",
         "native/core/buffer.cc",
         "native/core/checkpoint_io.cc",
         "native/core/dtype.cc",

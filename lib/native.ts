@@ -282,6 +282,18 @@ export interface NativeBinding {
   saveCheckpoint(path: string, tensors: Record<string, NativeTensor>, metadata: string): void;
   loadCheckpoint(path: string): NativeCheckpoint;
 
+  /**
+   * The classic U-Net's forward pass for inference (lib/models/unet.ts), without autograd, with
+   * batch norm folded into the convolutions: `input` `[B, C, H, W]` to logits `[B, K, H, W]`,
+   * zero-padded to a multiple of 16 and cropped back as `UNet.forward` does. `weights` holds 46
+   * tensors: for `inc` and `down1`..`down4`, the folded 3x3 convolutions' weight, bias, weight,
+   * bias; for `up1`..`up4`, the transposed convolution as a `[Cin, 4 * Cout]` matrix (columns
+   * ordered dy, dx, channel) and its bias repeated to `[4 * Cout]`, then the four folded weights
+   * of its double convolution; last, `outc.weight` and `outc.bias`. `channelsLast` runs the
+   * activations in channels-last layout; the 3x3 weights should then be channels-last too.
+   */
+  unetInference(input: NativeTensor, weights: NativeTensor[], channelsLast: boolean): NativeTensor;
+
   /** Versions the addon was built with. */
   readonly versions: { torch: string; cuda: string | null; napi: number; medunet: string };
 }

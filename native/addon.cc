@@ -62,6 +62,7 @@ constexpr ExportedFunction kFunctions[] = {
     {"memoryStats", MemoryStats},
     {"saveCheckpoint", SaveCheckpoint},
     {"loadCheckpoint", LoadCheckpoint},
+    {"unetInference", UNetInference},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

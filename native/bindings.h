@@ -60,6 +60,9 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info);
 Napi::Value SaveCheckpoint(const Napi::CallbackInfo& info);
 Napi::Value LoadCheckpoint(const Napi::CallbackInfo& info);
 
+// unet_inference.cc: the folded U-Net forward pass for prediction.
+Napi::Value UNetInference(const Napi::CallbackInfo& info);
+
 // optim_wrap.cc: the Adam and SGD classes.
 Napi::Function DefineAdamClass(Napi::Env env);
 Napi::Function DefineSGDClass(Napi::Env env);

@@ -16,6 +16,7 @@ import {
 } from '../data/index.js';
 import { resolveDevice, sameDevice } from '../device.js';
 import { UNet } from '../models/unet.js';
+import { UNetInference } from './unet-inference.js';
 import { Module } from '../nn/module.js';
 import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
@@ -153,6 +154,9 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   let probabilities: Float32Array | undefined;
   const wasTraining = model.training;
   model.eval();
+  // Folded once per call, so a model trained between two calls never runs on stale weights.
+  // Autocast keeps the module path, because the folded path runs in float32 only.
+  const folded = opts.autocast === null ? UNetInference.prepare(model) : null;
   try {
     for (let start = 0; start < indices.length; start += opts.batchSize) {
       opts.signal?.throwIfAborted();
@@ -160,7 +164,7 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
       const count = batch.length;
       const images = new Float32Array(count * height * width);
       for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, batch[i] as number).data, i * height * width);
-      const { labels, scores, classes } = predictBatch(model, images, [count, 1, height, width], device, opts);
+      const { labels, scores, classes } = predictBatch(folded ?? model, images, [count, 1, height, width], device, opts);
       if (opts.probabilities && probabilities === undefined) probabilities = new Float32Array(classes * voxels);
       const plane = height * width;
       for (let i = 0; i < count; i++) {
@@ -175,14 +179,20 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
       await yieldToEventLoop();
     }
   } finally {
+    folded?.dispose();
     model.train(wasTraining);
   }
   return probabilities === undefined ? { mask, dims } : { mask, dims, probabilities };
 }
 
-/** Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities `[B, K, H, W]`. */
+/**
+ * Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities
+ * `[B, K, H, W]`. Without probabilities, labels come from the logits directly: one class gives
+ * `logit > log(t / (1 - t))`, which equals `sigmoid(logit) > t` up to rounding at the threshold,
+ * and K classes give the argmax of the logits, which softmax does not change.
+ */
 function predictBatch(
-  model: Module,
+  model: Module | UNetInference,
   images: Float32Array,
   shape: number[],
   device: string,
@@ -196,11 +206,18 @@ function predictBatch(
       let logits = opts.autocast === null ? forward() : autocast(opts.autocast, forward, { deviceType });
       if (logits.dtype !== 'float32') logits = logits.to('float32');
       const classes = logits.shape[1] as number;
-      const probabilities = classes === 1 ? sigmoid(logits) : softmax(logits, 1);
-      const labels = classes === 1 ? probabilities.gt(opts.threshold) : probabilities.argmax(1);
+      const threshold = opts.threshold;
+      let labels: Tensor;
+      let probabilities: Tensor | null = null;
+      if (opts.probabilities || (classes === 1 && (threshold <= 0 || threshold >= 1))) {
+        probabilities = classes === 1 ? sigmoid(logits) : softmax(logits, 1);
+        labels = classes === 1 ? probabilities.gt(threshold) : probabilities.argmax(1);
+      } else {
+        labels = classes === 1 ? logits.gt(Math.log(threshold / (1 - threshold))) : logits.argmax(1);
+      }
       return {
         labels: labels.to('uint8').data() as Uint8Array,
-        scores: opts.probabilities ? (probabilities.data() as Float32Array) : null,
+        scores: opts.probabilities && probabilities !== null ? (probabilities.data() as Float32Array) : null,
         classes,
       };
     }),
