@@ -285,7 +285,7 @@ export interface NativeBinding {
   /**
    * The classic U-Net's forward pass for inference (lib/models/unet.ts), without autograd, with
    * batch norm folded into the convolutions: `input` `[B, C, H, W]` to logits `[B, K, H, W]`,
-   * zero-padded to a multiple of 16 and cropped back as `UNet.forward` does. `weights` holds 46
+   * zero-padded to a multiple of 16 and cropped back as `UNet.forward` does. `weights` contains 46
    * tensors: for `inc` and `down1`..`down4`, the folded 3x3 convolutions' weight, bias, weight,
    * bias; for `up1`..`up4`, the transposed convolution as a `[Cin, 4 * Cout]` matrix (columns
    * ordered dy, dx, channel) and its bias repeated to `[4 * Cout]`, then the four folded weights

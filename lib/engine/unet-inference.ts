@@ -61,7 +61,7 @@ export class UNetInference {
   }
 }
 
-/** The 46 tensors that `native.unetInference` reads, in its order, each a new tensor. */
+/** Folds and lays out the 46 tensors that `native.unetInference` reads, in its order, each a new tensor. */
 function foldedWeights(unet: UNet, channelsLast: boolean): Tensor[] {
   const layout = (weight: Tensor): Tensor => (channelsLast ? weight.toChannelsLast() : weight);
   const doubleConv = (block: DoubleConv): Tensor[] => {

@@ -19,8 +19,8 @@ export interface FusedConvWeights {
  * Folds `bn`, as it computes in evaluation mode, into `conv`: with `k = γ / sqrt(running_var + ε)`
  * per output channel, the weight becomes `w · k` and the bias `β + (b − running_mean) · k`. A
  * convolution without bias counts as `b = 0`, and a batch norm without `affine` as `γ = 1`,
- * `β = 0`. The result is computed without gradients, in the dtype and on the device of `conv`;
- * it is a copy, so later changes to either module do not reach it.
+ * `β = 0`. The result is computed without gradients, in the dtype and on the device of `conv`.
+ * It is a copy, so later changes to either module do not reach it.
  *
  * @param conv - The convolution whose output `bn` normalises.
  * @param bn - A batch norm over `conv.outChannels` channels, with running statistics.

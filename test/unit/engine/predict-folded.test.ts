@@ -19,7 +19,7 @@ function syntheticVolume(seed: number): { data: Float32Array; dims: number[] } {
   return { data: Float32Array.from({ length: DIMS[0]! * DIMS[1]! * DIMS[2]! }, () => random() * 100), dims: [...DIMS] };
 }
 
-/** A UNet with batch-norm statistics far from the defaults, and a module-path twin with the same state. */
+/** Builds a UNet with batch-norm statistics far from the defaults, and a module-path twin with the same state. */
 function modelPair(numClasses: number, seed: number): [UNet, UNet] {
   manualSeed(seed);
   const model = new UNet({ baseWidth: 4, numClasses });

@@ -8,7 +8,7 @@ import { native } from '../../../lib/native.js';
 import { Adam } from '../../../lib/optim/index.js';
 import { manualSeed, noGrad, randn, tidy, type Tensor } from '../../../lib/tensor.js';
 
-/** A UNet whose batch norms have statistics and affine values far from the defaults. */
+/** Builds a UNet whose batch norms have statistics and affine values far from the defaults. */
 function perturbedUNet(baseWidth: number, numClasses: number, seed: number): UNet {
   manualSeed(seed);
   const model = new UNet({ baseWidth, numClasses });
@@ -24,7 +24,7 @@ function perturbedUNet(baseWidth: number, numClasses: number, seed: number): UNe
   return model.eval();
 }
 
-/** The largest absolute difference between the folded and the module forward pass. */
+/** Returns the largest absolute difference between the folded and the module forward pass. */
 function foldingError(model: UNet, input: Tensor, channelsLast: boolean): { error: number; shape: number[] } {
   const inference = UNetInference.prepare(model, channelsLast)!;
   try {
