@@ -156,11 +156,11 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
 
   const mask = new Uint8Array(voxels);
   let probabilities: Float32Array | undefined;
-  const wasTraining = model.training;
-  model.eval();
   // Folded once per call, so a model trained between two calls never runs on stale weights.
   // Autocast keeps the module path, because the folded path runs in float32 only.
   const folded = opts.autocast === null ? UNetInference.prepare(model) : null;
+  const wasTraining = model.training;
+  model.eval();
   try {
     for (let start = 0; start < indices.length; start += opts.batchSize) {
       opts.signal?.throwIfAborted();
