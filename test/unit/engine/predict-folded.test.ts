@@ -85,6 +85,18 @@ describe('predictVolume with a UNet (folded path)', () => {
     }
   });
 
+  it('keeps the module path under autocast', async () => {
+    const [model] = modelPair(1, 36);
+    const volume = syntheticVolume(37);
+    const folded = await predictVolume(model, volume, { probabilities: true });
+    const autocasted = await predictVolume(model, volume, { probabilities: true, autocast: 'bfloat16' });
+    let maxDifference = 0;
+    folded.probabilities!.forEach((p, i) => (maxDifference = Math.max(maxDifference, Math.abs(p - autocasted.probabilities![i]!))));
+    // bfloat16 keeps 8 significant bits, so the probabilities differ, but only slightly.
+    expect(maxDifference).toBeGreaterThan(0);
+    expect(maxDifference).toBeLessThan(0.05);
+  });
+
   it('uses the new weights after a training step', async () => {
     const [model] = modelPair(1, 34);
     const volume = syntheticVolume(35);
