@@ -62,6 +62,9 @@ constexpr ExportedFunction kFunctions[] = {
     {"memoryStats", MemoryStats},
     {"saveCheckpoint", SaveCheckpoint},
     {"loadCheckpoint", LoadCheckpoint},
+    {"saveCheckpointAsync", SaveCheckpointAsync},
+    {"loadCheckpointAsync", LoadCheckpointAsync},
+    {"copyTensorsAsync", CopyTensorsAsync},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
