@@ -12,7 +12,7 @@ import { UNet } from '../../../lib/models/unet.js';
 import { manualSeed } from '../../../lib/tensor.js';
 import { lowestMaxDelay, measureMaxDelay } from '../runtime/event-loop-delay.js';
 
-/** The longest stretch, in ms, that the promise forms may block the event loop. */
+/** Maximum time, in ms, that the promise forms may block the event loop at a stretch. */
 const MAX_DELAY_MS = 50;
 
 const folder = mkdtempSync(join(tmpdir(), 'medunet-checkpoint-delay-'));
