@@ -64,15 +64,29 @@ Napi::Object CheckpointToObject(Napi::Env env, Checkpoint& checkpoint) {
 }
 
 /// A job on the libuv thread pool that settles a promise. Execute() runs Run() there and keeps
-/// any exception, so that OnError can reject with the same error class and code as the
-/// synchronous binding (through TranslateCurrentException). Subclasses own copies of their
-/// inputs and never touch a Napi value off the main thread.
+/// any exception, so that the rejection has the error class and code of the synchronous binding
+/// (through TranslateCurrentException). Subclasses own copies of their inputs and never touch a
+/// Napi value off the main thread.
 class PromiseWorker : public Napi::AsyncWorker {
  public:
   explicit PromiseWorker(Napi::Env env, const char* resource_name)
       : Napi::AsyncWorker(env, resource_name), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  /// Settles the promise on the main thread, then deletes the job.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        Settle(env);
+      } catch (const Napi::Error&) {
+        // A worker thread that is being terminated waits for its thread-pool jobs but can no
+        // longer run JavaScript, so Node-API calls fail there. The result is dropped with the job.
+      }
+    }
+    Destroy();
+  }
 
  protected:
   /// The work on the thread pool.
@@ -85,14 +99,14 @@ class PromiseWorker : public Napi::AsyncWorker {
       Run();
     } catch (...) {
       failure_ = std::current_exception();
-      SetError("failed");
     }
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
+ private:
+  void Settle(Napi::Env env) {
     Napi::Value result;
     try {
+      if (failure_) std::rethrow_exception(failure_);
       result = Result();
     } catch (...) {
       deferred_.Reject(TranslateCurrentException(env).Value());
@@ -101,15 +115,6 @@ class PromiseWorker : public Napi::AsyncWorker {
     deferred_.Resolve(result);
   }
 
-  void OnError(const Napi::Error&) override {
-    try {
-      std::rethrow_exception(failure_);
-    } catch (...) {
-      deferred_.Reject(TranslateCurrentException(Env()).Value());
-    }
-  }
-
- private:
   Napi::Promise::Deferred deferred_;
   std::exception_ptr failure_;
 };
