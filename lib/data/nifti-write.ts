@@ -91,7 +91,9 @@ export function writeNifti(path: string, volume: NiftiWriteInput, options?: Writ
  * gzip-compressed when `path` ends in .gz.
  *
  * The file is written under a temporary name and then renamed, so readers never see a partial
- * file. The header is little-endian with scl_slope 1 and scl_inter 0, and vox_offset is 352 for
+ * file. The voxels are copied when the call starts, so changes to `data` after it returns do not
+ * reach the file. The datatype choice and conversion run on the calling thread in slices of a
+ * few milliseconds, and gzip runs on the libuv thread pool. The header is little-endian with scl_slope 1 and scl_inter 0, and vox_offset is 352 for
  * NIfTI-1 and 544 for NIfTI-2. NIfTI-2 stores sizes as int64 and geometry as float64.
  * Geometry rules for both versions, so that a mask written with its scan's `affine` and
  * `header` overlays it:
