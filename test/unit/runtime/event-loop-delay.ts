@@ -33,7 +33,7 @@ export async function measureMaxDelay<T>(work: () => Promise<T> | T): Promise<{ 
  * threads of this one, can also delay the event loop now and then. Code that blocks the event
  * loop for longer than `limitMs` exceeds it on every attempt.
  */
-export async function lowestMaxDelay(work: () => Promise<void>, limitMs: number, attempts = 3): Promise<number> {
+export async function lowestMaxDelay(work: () => Promise<void>, limitMs: number, attempts = 5): Promise<number> {
   let lowest = Infinity;
   for (let attempt = 0; attempt < attempts && lowest >= limitMs; attempt++) {
     const { maxDelayMs } = await measureMaxDelay(work);
