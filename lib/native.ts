@@ -281,6 +281,21 @@ export interface NativeBinding {
   // (str to tensor) and `metadata` (a JSON string). PyTorch reads it with `torch.load`.
   saveCheckpoint(path: string, tensors: Record<string, NativeTensor>, metadata: string): void;
   loadCheckpoint(path: string): NativeCheckpoint;
+  /**
+   * `saveCheckpoint` with the pickling and the write on the libuv thread pool. The job holds
+   * references to the tensors rather than copies. Disposing them meanwhile is safe, but an
+   * in-place change before the promise settles may be saved. Rejects with the errors that the
+   * synchronous form throws.
+   */
+  saveCheckpointAsync(path: string, tensors: Record<string, NativeTensor>, metadata: string): Promise<void>;
+  /** `loadCheckpoint` with the read and the tensor building on the libuv thread pool. */
+  loadCheckpointAsync(path: string): Promise<NativeCheckpoint>;
+  /**
+   * `targets[i].copy_(sources[i])` without recording gradients, for every i, on the libuv
+   * thread pool (converting the dtype as `copy_` does). The shapes must match. Neither list may
+   * be used until the promise settles.
+   */
+  copyTensorsAsync(targets: NativeTensor[], sources: NativeTensor[]): Promise<void>;
 
   /**
    * The classic U-Net's forward pass for inference (lib/models/unet.ts), without autograd, with

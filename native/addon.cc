@@ -63,6 +63,9 @@ constexpr ExportedFunction kFunctions[] = {
     {"saveCheckpoint", SaveCheckpoint},
     {"loadCheckpoint", LoadCheckpoint},
     {"unetInference", UNetInference},
+    {"saveCheckpointAsync", SaveCheckpointAsync},
+    {"loadCheckpointAsync", LoadCheckpointAsync},
+    {"copyTensorsAsync", CopyTensorsAsync},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -56,9 +56,12 @@ Napi::Value ScopeEnd(const Napi::CallbackInfo& info);
 Napi::Value Keep(const Napi::CallbackInfo& info);
 Napi::Value MemoryStats(const Napi::CallbackInfo& info);
 
-// checkpoint.cc: checkpoint files.
+// checkpoint.cc: checkpoint files, and their promise forms that run on the libuv thread pool.
 Napi::Value SaveCheckpoint(const Napi::CallbackInfo& info);
 Napi::Value LoadCheckpoint(const Napi::CallbackInfo& info);
+Napi::Value SaveCheckpointAsync(const Napi::CallbackInfo& info);
+Napi::Value LoadCheckpointAsync(const Napi::CallbackInfo& info);
+Napi::Value CopyTensorsAsync(const Napi::CallbackInfo& info);
 
 // unet_inference.cc: the folded U-Net forward pass for prediction.
 Napi::Value UNetInference(const Napi::CallbackInfo& info);

@@ -9,11 +9,12 @@ import {
   NIFTI2_HEADER_SIZE,
   datatypeByName,
   datatypeOfArray,
-  swapBytes,
+  swapBytesSteps,
   type DatatypeSpec,
   type NiftiDatatype,
   type VoxelArray,
 } from './nifti-format.js';
+import { rangeSteps, runSteps, type Steps } from './nifti-steps.js';
 
 /** Header fields that `encodeNifti1Header` and `encodeNifti2Header` write. @internal */
 export interface HeaderFields {
@@ -125,18 +126,23 @@ export function encodeNifti2Header(fields: HeaderFields): Uint8Array {
  * @internal
  */
 export function encodeVoxels(data: VoxelArray, datatype: DatatypeSpec): Uint8Array {
+  return runSteps(encodeVoxelSteps(data, datatype));
+}
+
+/** {@link encodeVoxels} in steps that pause between ranges of voxels. @internal */
+export function* encodeVoxelSteps(data: VoxelArray, datatype: DatatypeSpec): Steps<Uint8Array> {
   const source = datatypeOfArray(data)!;
   let converted: VoxelArray;
   if (source.name === datatype.name) {
     converted = data;
   } else {
     converted = datatype.create(new ArrayBuffer(data.length * datatype.bytes), data.length);
-    convertInto(data, converted, datatype);
+    yield* convertIntoSteps(data, converted, datatype);
   }
   const bytes = new Uint8Array(converted.buffer, converted.byteOffset, converted.byteLength);
   if (HOST_LITTLE_ENDIAN || datatype.bytes === 1) return bytes;
   const swapped = bytes.slice();
-  swapBytes(swapped, datatype.bytes);
+  yield* swapBytesSteps(swapped, datatype.bytes);
   return swapped;
 }
 
@@ -157,36 +163,46 @@ const INTEGER_RANGES: Partial<Record<NiftiDatatype, [number, number]>> = {
   uint32: [0, 4294967295],
 };
 
-/** Copies `source` into `target`; integer targets get round-to-nearest, saturation, and 0 for NaN. */
-function convertInto(source: VoxelArray, target: VoxelArray, datatype: DatatypeSpec): void {
+/**
+ * Copies `source` into `target`, pausing between ranges of voxels. Integer targets get
+ * round-to-nearest, saturation, and 0 for NaN.
+ */
+function* convertIntoSteps(source: VoxelArray, target: VoxelArray, datatype: DatatypeSpec): Steps<void> {
   const read = (i: number): number => Number(source[i]!);
   if (target instanceof BigInt64Array || target instanceof BigUint64Array) {
+    const bigTarget = target;
     const [min, max] = target instanceof BigInt64Array ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
     const bigSource = source instanceof BigInt64Array || source instanceof BigUint64Array ? source : null;
-    for (let i = 0; i < source.length; i++) {
-      let value: bigint;
-      if (bigSource) {
-        value = bigSource[i]!;
-      } else {
-        value = toBigInt(read(i), min, max);
+    yield* rangeSteps(source.length, (from, to) => {
+      for (let i = from; i < to; i++) {
+        let value: bigint;
+        if (bigSource) {
+          value = bigSource[i]!;
+        } else {
+          value = toBigInt(read(i), min, max);
+        }
+        if (value < min) value = min;
+        if (value > max) value = max;
+        bigTarget[i] = value;
       }
-      if (value < min) value = min;
-      if (value > max) value = max;
-      target[i] = value;
-    }
+    });
     return;
   }
   const range = INTEGER_RANGES[datatype.name];
   const numbers = target as Exclude<VoxelArray, BigInt64Array | BigUint64Array>;
   if (range === undefined) {
-    for (let i = 0; i < source.length; i++) numbers[i] = read(i);
+    yield* rangeSteps(source.length, (from, to) => {
+      for (let i = from; i < to; i++) numbers[i] = read(i);
+    });
     return;
   }
   const [min, max] = range;
-  for (let i = 0; i < source.length; i++) {
-    const value = read(i);
-    numbers[i] = Number.isNaN(value) ? 0 : Math.min(max, Math.max(min, Math.round(value)));
-  }
+  yield* rangeSteps(source.length, (from, to) => {
+    for (let i = from; i < to; i++) {
+      const value = read(i);
+      numbers[i] = Number.isNaN(value) ? 0 : Math.min(max, Math.max(min, Math.round(value)));
+    }
+  });
 }
 
 const AUTO_INTEGER_TYPES: readonly [NiftiDatatype, number, number][] = [
@@ -204,29 +220,49 @@ const AUTO_INTEGER_TYPES: readonly [NiftiDatatype, number, number][] = [
  * @internal
  */
 export function autoDatatype(data: VoxelArray): DatatypeSpec {
+  return runSteps(autoDatatypeSteps(data));
+}
+
+/** {@link autoDatatype} in steps that pause between ranges of voxels. @internal */
+export function* autoDatatypeSteps(data: VoxelArray): Steps<DatatypeSpec> {
   const own = datatypeOfArray(data)!;
   let min: number;
   let max: number;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    let low = data[0]!;
-    let high = data[0]!;
-    for (const value of data) {
-      if (value < low) low = value;
-      if (value > high) high = value;
-    }
+    const big = data;
+    let low = big[0]!;
+    let high = big[0]!;
+    yield* rangeSteps(big.length, (from, to) => {
+      for (let i = from; i < to; i++) {
+        const value = big[i]!;
+        if (value < low) low = value;
+        if (value > high) high = value;
+      }
+    });
     // Number() rounds only beyond 2^53, far outside every range tested below.
     min = Number(low);
     max = Number(high);
   } else {
+    const numbers = data;
     const floating = data instanceof Float32Array || data instanceof Float64Array;
-    min = Infinity;
-    max = -Infinity;
-    for (let i = 0; i < data.length; i++) {
-      const value = data[i]!;
-      if (floating && !Number.isInteger(value)) return datatypeByName('float32');
-      if (value < min) min = value;
-      if (value > max) max = value;
-    }
+    let low = Infinity;
+    let high = -Infinity;
+    let fractional = false;
+    yield* rangeSteps(numbers.length, (from, to) => {
+      if (fractional) return;
+      for (let i = from; i < to; i++) {
+        const value = numbers[i]!;
+        if (floating && !Number.isInteger(value)) {
+          fractional = true;
+          return;
+        }
+        if (value < low) low = value;
+        if (value > high) high = value;
+      }
+    });
+    if (fractional) return datatypeByName('float32');
+    min = low;
+    max = high;
   }
   const fitting = AUTO_INTEGER_TYPES.find(([, low, high]) => min >= low && max <= high);
   return fitting ? datatypeByName(fitting[0]) : own;

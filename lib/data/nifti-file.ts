@@ -9,7 +9,8 @@ import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 import { NiftiError } from '../errors.js';
-import { HOST_LITTLE_ENDIAN, swapBytes, type DatatypeSpec, type VoxelArray } from './nifti-format.js';
+import { HOST_LITTLE_ENDIAN, swapBytesSteps, type DatatypeSpec, type VoxelArray } from './nifti-format.js';
+import { runSteps, runStepsAsync, type Steps } from './nifti-steps.js';
 
 /** Voxels to read: `count` elements starting at byte `offset` of the file. @internal */
 export interface VoxelRange {
@@ -64,7 +65,7 @@ export function readVoxelsSync(
   // Uninitialised memory is safe here because it is returned only after every byte was read.
   const bytes = Buffer.allocUnsafeSlow(range.count * datatype.bytes);
   const read = fillSync(fd, bytes, range.offset);
-  return toVoxels(path, bytes, read, range, datatype, littleEndian);
+  return runSteps(toVoxelSteps(path, bytes, read, range, datatype, littleEndian));
 }
 
 /** Like `readVoxelsSync` for a promise-based file handle. @internal */
@@ -77,17 +78,17 @@ export async function readVoxelsAsync(
 ): Promise<VoxelArray> {
   const bytes = Buffer.allocUnsafeSlow(range.count * datatype.bytes);
   const read = await fillAsync(handle, bytes, range.offset);
-  return toVoxels(path, bytes, read, range, datatype, littleEndian);
+  return runStepsAsync(toVoxelSteps(path, bytes, read, range, datatype, littleEndian));
 }
 
-function toVoxels(
+function* toVoxelSteps(
   path: string,
   bytes: Buffer,
   read: number,
   range: VoxelRange,
   datatype: DatatypeSpec,
   littleEndian: boolean,
-): VoxelArray {
+): Steps<VoxelArray> {
   if (read < bytes.length) {
     throw new NiftiError(
       path,
@@ -95,7 +96,7 @@ function toVoxels(
         '(the file shrank while it was read)',
     );
   }
-  if (littleEndian !== HOST_LITTLE_ENDIAN && datatype.bytes > 1) swapBytes(bytes, datatype.bytes);
+  if (littleEndian !== HOST_LITTLE_ENDIAN && datatype.bytes > 1) yield* swapBytesSteps(bytes, datatype.bytes);
   // allocUnsafeSlow never hands out a slice of the shared pool, so the array spans the whole buffer.
   return datatype.create(bytes.buffer as ArrayBuffer, range.count);
 }

@@ -9,6 +9,7 @@ import { NIFTI1, NIFTI2 } from 'nifti-reader-js';
 
 import { NiftiError } from '../errors.js';
 import { affineToQuaternion, diagonalAffine, quaternionToAffine } from './affine.js';
+import { rangeSteps, runSteps, type Steps } from './nifti-steps.js';
 
 /** Typed arrays that hold voxel data, one per supported NIfTI datatype. */
 export type VoxelArray =
@@ -412,6 +413,17 @@ export function decodeVoxels(
   datatype: DatatypeSpec,
   littleEndian: boolean,
 ): VoxelArray {
+  return runSteps(decodeVoxelSteps(bytes, offset, count, datatype, littleEndian));
+}
+
+/** {@link decodeVoxels} in steps that pause between ranges of voxels. @internal */
+export function* decodeVoxelSteps(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  datatype: DatatypeSpec,
+  littleEndian: boolean,
+): Steps<VoxelArray> {
   const start = bytes.byteOffset + offset;
   const ownsBuffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
   const needsSwap = littleEndian !== HOST_LITTLE_ENDIAN && datatype.bytes > 1;
@@ -420,8 +432,9 @@ export function decodeVoxels(
   }
   const byteLength = count * datatype.bytes;
   const copy = new Uint8Array(byteLength);
-  copy.set(bytes.subarray(offset, offset + byteLength));
-  if (littleEndian !== HOST_LITTLE_ENDIAN && datatype.bytes > 1) swapBytes(copy, datatype.bytes);
+  const source = bytes.subarray(offset, offset + byteLength);
+  yield* rangeSteps(byteLength, (from, to) => copy.set(source.subarray(from, to), from));
+  if (needsSwap) yield* swapBytesSteps(copy, datatype.bytes);
   return datatype.create(copy.buffer, count);
 }
 
@@ -436,6 +449,11 @@ export function swapBytes(bytes: Uint8Array, width: number): void {
   }
 }
 
+/** {@link swapBytes} in steps that pause between ranges of elements. @internal */
+export function* swapBytesSteps(bytes: Uint8Array, width: number): Steps<void> {
+  yield* rangeSteps(bytes.length / width, (from, to) => swapBytes(bytes.subarray(from * width, to * width), width));
+}
+
 /**
  * Applies `value * slope + inter` as the NIfTI standard defines it: not at all when the slope is
  * 0 or not finite, and also not when it is the identity (slope 1, intercept 0), so the source
@@ -444,14 +462,25 @@ export function swapBytes(bytes: Uint8Array, width: number): void {
  * @internal
  */
 export function applyScaling(data: VoxelArray, slope: number, inter: number): VoxelArray {
+  return runSteps(applyScalingSteps(data, slope, inter));
+}
+
+/** {@link applyScaling} in steps that pause between ranges of voxels. @internal */
+export function* applyScalingSteps(data: VoxelArray, slope: number, inter: number): Steps<VoxelArray> {
   if (!Number.isFinite(slope) || slope === 0) return data;
   const intercept = Number.isFinite(inter) ? inter : 0;
   if (slope === 1 && intercept === 0) return data;
   const scaled = data instanceof Float64Array ? new Float64Array(data.length) : new Float32Array(data.length);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    for (let i = 0; i < data.length; i++) scaled[i] = Number(data[i]!) * slope + intercept;
+    const big = data;
+    yield* rangeSteps(big.length, (from, to) => {
+      for (let i = from; i < to; i++) scaled[i] = Number(big[i]!) * slope + intercept;
+    });
   } else {
-    for (let i = 0; i < data.length; i++) scaled[i] = data[i]! * slope + intercept;
+    const numbers = data;
+    yield* rangeSteps(numbers.length, (from, to) => {
+      for (let i = from; i < to; i++) scaled[i] = numbers[i]! * slope + intercept;
+    });
   }
   return scaled;
 }

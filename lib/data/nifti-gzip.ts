@@ -82,7 +82,8 @@ export function inflatePrefix(path: string, compressed: Uint8Array, complete: bo
  * `capOf` receives the first decoded bytes (at least `HEADER_PREFIX_BYTES`, or all of them
  * when the stream is shorter) and returns the cap on the decoded size. It returns null when the
  * prefix is all the caller needs, and then the prefix is returned without decoding the rest.
- * Passing the cap destroys the stream and rejects with a NiftiError. Chunks are joined once.
+ * Passing the cap destroys the stream and rejects with a NiftiError. Once the cap is known,
+ * chunks are copied into one buffer of that size as they arrive.
  * @internal
  */
 export async function gunzipFileCapped(
@@ -97,15 +98,28 @@ export async function gunzipFileCapped(
   const chunks: Buffer[] = [];
   let total = 0;
   let cap: number | undefined;
+  // Once the cap is known, chunks are copied into one buffer of that size as they arrive, so
+  // that no single step copies the whole volume on the calling thread.
+  let output: Buffer | undefined;
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
+      if (output === undefined) {
+        chunks.push(chunk);
+      } else if (total + chunk.length <= output.length) {
+        chunk.copy(output, total);
+      }
       total += chunk.length;
       if (cap === undefined && total >= HEADER_PREFIX_BYTES) {
         const prefix = Buffer.concat(chunks, total);
         const found = capOf(prefix);
         if (found === null) return prefix;
         cap = found;
+        if (total <= cap) {
+          // Uninitialised memory is safe here because only the `total` bytes written are returned.
+          output = Buffer.allocUnsafeSlow(cap);
+          prefix.copy(output);
+          chunks.length = 0;
+        }
       }
       if (cap !== undefined && total > cap) throw capExceeded(path, cap);
     }
@@ -118,7 +132,7 @@ export async function gunzipFileCapped(
     gunzip.destroy();
   }
 
-  const decoded = Buffer.concat(chunks, total);
+  const decoded = output === undefined ? Buffer.concat(chunks, total) : output.subarray(0, total);
   if (cap === undefined) {
     const found = capOf(decoded);
     if (found !== null && total > found) throw capExceeded(path, found);

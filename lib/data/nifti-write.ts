@@ -2,11 +2,12 @@
 //
 // Writing NIfTI-1 and NIfTI-2 volumes (.nii and .nii.gz) with the geometry of a source scan.
 
-import { closeSync, existsSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip, gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gzipSync } from 'node:zlib';
 
 import { NiftiError } from '../errors.js';
 import { checkInt, checkOneOf, checkOptions, checkString, rangeError, typeError } from '../validate.js';
@@ -25,15 +26,14 @@ import {
 } from './nifti-format.js';
 import {
   WRITE_VOX_OFFSET,
-  autoDatatype,
+  autoDatatypeSteps,
   encodeNifti1Header,
   encodeNifti2Header,
-  encodeVoxels,
+  encodeVoxelSteps,
   type HeaderFields,
 } from './nifti-encode.js';
+import { runSteps, runStepsAsync, type Steps } from './nifti-steps.js';
 import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
-
-const gzipAsync = promisify(gzip);
 
 /** A volume to write: voxel data with x fastest, its dims, and optionally its geometry and header. */
 export interface NiftiWriteInput {
@@ -65,7 +65,7 @@ export interface WriteNiftiOptions {
 
 /** Writes `volume` as a NIfTI-1 or NIfTI-2 file; see {@link writeNiftiAsync} for the rules. */
 export function writeNifti(path: string, volume: NiftiWriteInput, options?: WriteNiftiOptions): void {
-  const { parts, compressionLevel } = prepareWrite(path, volume, options);
+  const { parts, compressionLevel } = runSteps(prepareWriteSteps(path, volume, options, false));
   withNiftiErrors(path, 'written', () => {
     const gz = path.toLowerCase().endsWith('.gz');
     const output = gz ? [gzipSync(Buffer.concat(parts), { level: compressionLevel })] : parts;
@@ -91,7 +91,9 @@ export function writeNifti(path: string, volume: NiftiWriteInput, options?: Writ
  * gzip-compressed when `path` ends in .gz.
  *
  * The file is written under a temporary name and then renamed, so readers never see a partial
- * file. The header is little-endian with scl_slope 1 and scl_inter 0, and vox_offset is 352 for
+ * file. The voxels are copied when the call starts, so changes to `data` after it returns do not
+ * reach the file. The datatype choice and conversion run on the calling thread in slices of a
+ * few milliseconds, and gzip runs on the libuv thread pool. The header is little-endian with scl_slope 1 and scl_inter 0, and vox_offset is 352 for
  * NIfTI-1 and 544 for NIfTI-2. NIfTI-2 stores sizes as int64 and geometry as float64.
  * Geometry rules for both versions, so that a mask written with its scan's `affine` and
  * `header` overlays it:
@@ -122,20 +124,23 @@ export async function writeNiftiAsync(
   volume: NiftiWriteInput,
   options?: WriteNiftiOptions,
 ): Promise<void> {
-  const { parts, compressionLevel } = prepareWrite(path, volume, options);
+  // The voxels are copied before the first pause, so later changes to `data` miss the file.
+  const { parts, compressionLevel } = await runStepsAsync(prepareWriteSteps(path, volume, options, true));
   await withNiftiErrorsAsync(path, 'written', async () => {
     const gz = path.toLowerCase().endsWith('.gz');
-    // Both branches copy the voxels before the first await, so later changes to `data` miss the file.
-    const output = gz
-      ? [await gzipAsync(Buffer.concat(parts), { level: compressionLevel })]
-      : parts.map((part) => part.slice());
     const temporary = temporaryPath(path);
     try {
-      const handle = await open(temporary, 'w');
-      try {
-        for (const part of output) await handle.writeFile(part);
-      } finally {
-        await handle.close();
+      if (gz) {
+        // Streaming the parts through gzip compresses them on the thread pool in small chunks,
+        // without joining the parts or the compressed output into one buffer first.
+        await pipeline(Readable.from(parts), createGzip({ level: compressionLevel }), createWriteStream(temporary));
+      } else {
+        const handle = await open(temporary, 'w');
+        try {
+          for (const part of parts) await handle.writeFile(part);
+        } finally {
+          await handle.close();
+        }
       }
       await rename(temporary, path);
     } catch (error) {
@@ -149,18 +154,25 @@ function temporaryPath(path: string): string {
   return `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
 }
 
-function prepareWrite(
+/**
+ * Validates the arguments and encodes the header and the voxels, pausing between ranges of
+ * voxels. With `copyData`, the voxels are copied first, so that the result does not change
+ * when the caller changes `volume.data` during the pauses.
+ */
+function* prepareWriteSteps(
   path: unknown,
   volume: unknown,
   options: unknown,
-): { parts: Uint8Array[]; compressionLevel: number } {
+  copyData: boolean,
+): Steps<{ parts: Uint8Array[]; compressionLevel: number }> {
   checkString('path', path);
   const opts = checkOptions<WriteNiftiOptions>('options', options);
   const compressionLevel =
     opts.compressionLevel === undefined ? 6 : checkInt('options.compressionLevel', opts.compressionLevel, 0, 9);
   const version = checkNiftiVersion(opts.niftiVersion);
-  const input = checkWriteInput(volume);
-  const datatype = chooseDatatype(input.data, opts.datatype);
+  const checked = checkWriteInput(volume);
+  const input = copyData ? copyWriteInput(checked) : checked;
+  const datatype = yield* chooseDatatypeSteps(input.data, opts.datatype);
   for (const [axis, size] of input.dims.entries()) {
     if (version === 1 && size > 32767) {
       throw new NiftiError(
@@ -174,7 +186,18 @@ function prepareWrite(
   const header = version === 1 ? encodeNifti1Header(fields) : encodeNifti2Header(fields);
   // The header ends where the voxel data starts, so a plain file is the two parts written in turn
   // and the voxels need no copy into one buffer.
-  return { parts: [header, encodeVoxels(input.data, datatype)], compressionLevel };
+  return { parts: [header, yield* encodeVoxelSteps(input.data, datatype)], compressionLevel };
+}
+
+/** Copies the voxels, the dims, pixdim and affine arrays, and the header object of `input`. */
+function copyWriteInput(input: NiftiWriteInput): NiftiWriteInput {
+  return {
+    data: input.data.slice(),
+    dims: [...input.dims],
+    ...(input.pixdim === undefined ? {} : { pixdim: [...input.pixdim] }),
+    ...(input.affine === undefined ? {} : { affine: input.affine.map((row) => [...row]) }),
+    ...(input.header === undefined ? {} : { header: { ...input.header } }),
+  };
 }
 
 function checkNiftiVersion(value: unknown): 1 | 2 {
@@ -186,10 +209,10 @@ function checkNiftiVersion(value: unknown): 1 | 2 {
 
 const DATATYPE_CHOICES: readonly (NiftiDatatype | 'auto')[] = [...NIFTI_DATATYPES, 'auto'];
 
-function chooseDatatype(data: VoxelArray, requested: unknown): DatatypeSpec {
+function* chooseDatatypeSteps(data: VoxelArray, requested: unknown): Steps<DatatypeSpec> {
   if (requested === undefined) return datatypeOfArray(data)!;
   const name = checkOneOf('options.datatype', requested, DATATYPE_CHOICES);
-  return name === 'auto' ? autoDatatype(data) : datatypeByName(name);
+  return name === 'auto' ? yield* autoDatatypeSteps(data) : datatypeByName(name);
 }
 
 function checkWriteInput(volume: unknown): NiftiWriteInput {

@@ -9,8 +9,8 @@ import { open } from 'node:fs/promises';
 import { NiftiError } from '../errors.js';
 import { checkOneOf, checkOptions, checkString, typeError } from '../validate.js';
 import {
-  applyScaling,
-  decodeVoxels,
+  applyScalingSteps,
+  decodeVoxelSteps,
   parseHeader,
   type NiftiDatatype,
   type NiftiHeaderInfo,
@@ -20,7 +20,8 @@ import {
 import { withNiftiErrors, withNiftiErrorsAsync } from './nifti-errors.js';
 import { readBytesAsync, readBytesSync, readVoxelsAsync, readVoxelsSync, type VoxelRange } from './nifti-file.js';
 import { flatVolumeIndex } from './nifti-volumes.js';
-import { reorientFileVolume } from './orientation.js';
+import { reorientFileVolumeSteps } from './orientation.js';
+import { rangeSteps, runSteps, runStepsAsync, type Steps } from './nifti-steps.js';
 import {
   HEADER_PREFIX_BYTES,
   MAX_DECODED_BYTES,
@@ -132,7 +133,7 @@ export function readNifti(path: string, options?: ReadNiftiOptions): NiftiVolume
       if (parsed.isPair) return readPairVolume(headerPath, parsed, cap, read);
       const { range, meta } = planVolume(headerPath, parsed, stats.size, read);
       const data = readVoxelsSync(headerPath, fd, range, parsed.datatype, parsed.info.littleEndian);
-      return finishVolume(headerPath, parsed, meta, data, read);
+      return runSteps(finishVolumeSteps(headerPath, parsed, meta, data, read));
     } finally {
       closeSync(fd);
     }
@@ -145,13 +146,16 @@ function readInMemory(headerPath: string, file: Uint8Array, read: CheckedReadOpt
   const parsed = parseHeader(headerPath, compressed ? gunzipPrefix(headerPath, file, HEADER_PREFIX_BYTES) : file);
   const cap = decodedSizeOf(headerPath, parsed);
   if (parsed.isPair) return readPairVolume(headerPath, parsed, cap, read);
-  return buildVolume(headerPath, parsed, compressed ? gunzipCapped(headerPath, file, cap) : file, read);
+  return runSteps(buildVolumeSteps(headerPath, parsed, compressed ? gunzipCapped(headerPath, file, cap) : file, read));
 }
 
 /**
  * Reads a NIfTI volume like {@link readNifti}, streaming the file through gunzip on the libuv
  * thread pool with the same cap on the decoded size. Uncompressed voxel data is read straight
- * into the returned array. Decoding the bytes into the typed array runs on the calling thread.
+ * into the returned array. Decoding the bytes into the typed array, scaling, the float32
+ * conversion and the reorientation run on the calling thread in slices of a few milliseconds.
+ * Between slices, the event loop runs. The code and the results are those of `readNifti`.
+ * NOTE: a pipe or other special file is read whole and decoded in one piece, as by `readNifti`.
  *
  * @returns A promise of the decoded volume.
  * @throws {NiftiError} (as a rejection) for the same causes as `readNifti`.
@@ -174,7 +178,7 @@ export async function readNiftiAsync(path: string, options?: ReadNiftiOptions): 
         if (parsed.isPair) return await readPairVolumeAsync(headerPath, parsed, cap, read);
         const { range, meta } = planVolume(headerPath, parsed, stats.size, read);
         const data = await readVoxelsAsync(headerPath, handle, range, parsed.datatype, parsed.info.littleEndian);
-        return finishVolume(headerPath, parsed, meta, data, read);
+        return await runStepsAsync(finishVolumeSteps(headerPath, parsed, meta, data, read));
       }
     } finally {
       await handle.close();
@@ -194,7 +198,7 @@ async function readStreamed(headerPath: string, read: CheckedReadOptions): Promi
   if (parsed === undefined) capOf(bytes);
   const header = parsed!;
   if (header.isPair) return readPairVolumeAsync(headerPath, header, decodedSizeOf(headerPath, header), read);
-  return buildVolume(headerPath, header, bytes, read);
+  return runStepsAsync(buildVolumeSteps(headerPath, header, bytes, read));
 }
 
 /**
@@ -293,11 +297,12 @@ function readPairVolume(
     const stats = fstatSync(fd);
     if (!stats.isFile() || isGzip(readBytesSync(fd, 0, 2))) {
       const file = stats.isFile() ? readBytesSync(fd, 0, stats.size) : readFileSync(fd);
-      return buildVolume(imagePath, parsed, isGzip(file) ? gunzipCapped(imagePath, file, cap) : file, read);
+      const bytes = isGzip(file) ? gunzipCapped(imagePath, file, cap) : file;
+      return runSteps(buildVolumeSteps(imagePath, parsed, bytes, read));
     }
     const { range, meta } = planVolume(imagePath, parsed, stats.size, read);
     const data = readVoxelsSync(imagePath, fd, range, parsed.datatype, parsed.info.littleEndian);
-    return finishVolume(imagePath, parsed, meta, data, read);
+    return runSteps(finishVolumeSteps(imagePath, parsed, meta, data, read));
   } finally {
     closeSync(fd);
   }
@@ -315,17 +320,19 @@ async function readPairVolumeAsync(
     const stats = await handle.stat();
     if (!stats.isFile()) {
       const file = await handle.readFile();
-      return buildVolume(imagePath, parsed, isGzip(file) ? gunzipCapped(imagePath, file, cap) : file, read);
+      const bytes = isGzip(file) ? gunzipCapped(imagePath, file, cap) : file;
+      return await runStepsAsync(buildVolumeSteps(imagePath, parsed, bytes, read));
     }
     if (!isGzip(await readBytesAsync(handle, 0, 2))) {
       const { range, meta } = planVolume(imagePath, parsed, stats.size, read);
       const data = await readVoxelsAsync(imagePath, handle, range, parsed.datatype, parsed.info.littleEndian);
-      return finishVolume(imagePath, parsed, meta, data, read);
+      return await runStepsAsync(finishVolumeSteps(imagePath, parsed, meta, data, read));
     }
   } finally {
     await handle.close();
   }
-  return buildVolume(imagePath, parsed, await gunzipFileCapped(imagePath, () => cap), read);
+  const bytes = await gunzipFileCapped(imagePath, () => cap);
+  return runStepsAsync(buildVolumeSteps(imagePath, parsed, bytes, read));
 }
 
 function findPairImage(headerPath: string): string {
@@ -340,15 +347,16 @@ function missingImage(headerPath: string, candidates: string[]): NiftiError {
 }
 
 /** Decodes a volume from `imageBytes`, the bytes of the file that contains the voxel data. */
-function buildVolume(
+function* buildVolumeSteps(
   path: string,
   parsed: ParsedHeader,
   imageBytes: Uint8Array,
   options: CheckedReadOptions,
-): NiftiVolume {
+): Steps<NiftiVolume> {
   const { range, meta } = planVolume(path, parsed, imageBytes.length, options);
-  const data = decodeVoxels(imageBytes, range.offset, range.count, parsed.datatype, parsed.info.littleEndian);
-  return finishVolume(path, parsed, meta, data, options);
+  const { datatype, info } = parsed;
+  const data = yield* decodeVoxelSteps(imageBytes, range.offset, range.count, datatype, info.littleEndian);
+  return yield* finishVolumeSteps(path, parsed, meta, data, options);
 }
 
 /**
@@ -384,18 +392,18 @@ function planVolume(
 }
 
 /** Applies scaling, the float32 conversion and the reorientation that `options` request. */
-function finishVolume(
+function* finishVolumeSteps(
   path: string,
   parsed: ParsedHeader,
   meta: NiftiHeaderOnly,
   raw: VoxelArray,
   options: CheckedReadOptions,
-): NiftiVolume {
+): Steps<NiftiVolume> {
   let data = raw;
-  if (options.applyScaling) data = applyScaling(data, parsed.info.sclSlope, parsed.info.sclInter);
-  if (options.toFloat32) data = toFloat32Array(data);
+  if (options.applyScaling) data = yield* applyScalingSteps(data, parsed.info.sclSlope, parsed.info.sclInter);
+  if (options.toFloat32) data = yield* toFloat32Steps(data);
   const volume = { data, ...meta };
-  return options.orientation === 'RAS' ? reorientFileVolume(path, volume) : volume;
+  return options.orientation === 'RAS' ? yield* reorientFileVolumeSteps(path, volume) : volume;
 }
 
 function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
@@ -413,13 +421,23 @@ function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
  * input unchanged.
  */
 export function toFloat32Array(data: VoxelArray | ArrayLike<number>): Float32Array {
+  return runSteps(toFloat32Steps(data));
+}
+
+/** {@link toFloat32Array} in steps that pause between ranges of voxels. */
+function* toFloat32Steps(data: VoxelArray | ArrayLike<number>): Steps<Float32Array> {
   if (data instanceof Float32Array) return data;
   const out = new Float32Array(data.length);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    for (let i = 0; i < data.length; i++) out[i] = Number(data[i]!);
+    const big = data;
+    yield* rangeSteps(big.length, (from, to) => {
+      for (let i = from; i < to; i++) out[i] = Number(big[i]!);
+    });
   } else {
     const values = data as ArrayLike<number>;
-    for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+    yield* rangeSteps(values.length, (from, to) => {
+      for (let i = from; i < to; i++) out[i] = values[i]!;
+    });
   }
   return out;
 }

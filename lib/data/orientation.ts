@@ -8,6 +8,7 @@ import { NiftiError } from '../errors.js';
 import { typeError, rangeError } from '../validate.js';
 import { qformFromAffine, type NiftiHeaderInfo, type VoxelArray } from './nifti-format.js';
 import type { NiftiHeaderOnly, NiftiVolume } from './nifti.js';
+import { runSteps, VOXELS_PER_STEP, type Steps } from './nifti-steps.js';
 
 /**
  * For each voxel axis i, j, k: the world axis it maps to (0 = x/R, 1 = y/A, 2 = z/S) and the
@@ -142,6 +143,11 @@ function isIdentity(mapping: AxisMapping): boolean {
  * is source axis `source[o]`, reversed when `flip[o]`. Volumes after the third dim keep their order.
  */
 function permuteVoxels<T extends VoxelArray>(data: T, dims: readonly number[], mapping: AxisMapping): T {
+  return runSteps(permuteVoxelSteps(data, dims, mapping));
+}
+
+/** {@link permuteVoxels} in steps that pause between slices of the output. */
+function* permuteVoxelSteps<T extends VoxelArray>(data: T, dims: readonly number[], mapping: AxisMapping): Steps<T> {
   const strides = [1, dims[0]!, dims[0]! * dims[1]!];
   const size = strides[2]! * dims[2]!;
   const outDims = mapping.source.map((axis) => dims[axis]!);
@@ -153,12 +159,17 @@ function permuteVoxels<T extends VoxelArray>(data: T, dims: readonly number[], m
   const out = new (data.constructor as new (length: number) => T)(data.length);
   const volumes = data.length / size;
   let target = 0;
+  let paused = 0;
   for (let volume = 0; volume < volumes; volume++) {
     const base = volume * size + start;
     for (let k = 0; k < outDims[2]!; k++) {
       for (let j = 0; j < outDims[1]!; j++) {
         let from = base + k * step[2]! + j * step[1]!;
         for (let i = 0; i < outDims[0]!; i++, from += step[0]!) out[target++] = data[from]!;
+      }
+      if (target - paused >= VOXELS_PER_STEP) {
+        paused = target;
+        yield;
       }
     }
   }
@@ -200,13 +211,14 @@ function headerWithAffine(header: NiftiHeaderInfo, affine: number[][]): NiftiHea
   };
 }
 
-function applyMapping<T extends VoxelArray>(volume: NiftiVolume<T>, mapping: AxisMapping): NiftiVolume<T> {
+function* applyMappingSteps<T extends VoxelArray>(volume: NiftiVolume<T>, mapping: AxisMapping): Steps<NiftiVolume<T>> {
   const affine = permutedAffine(volume.affine, volume.dims, mapping);
   const dims = [...mapping.source.map((axis) => volume.dims[axis]!), ...volume.dims.slice(3)];
   const pixdim = [...mapping.source.map((axis) => volume.pixdim[axis]!), ...volume.pixdim.slice(3)];
+  const data = yield* permuteVoxelSteps(volume.data, volume.dims, mapping);
   return {
     ...volume,
-    data: permuteVoxels(volume.data, volume.dims, mapping),
+    data,
     dims,
     pixdim,
     affine,
@@ -242,7 +254,7 @@ function checkVolume(name: string, volume: unknown): asserts volume is NiftiHead
 export function reorientToRAS<T extends VoxelArray>(volume: NiftiVolume<T>): NiftiVolume<T> {
   checkVolume('volume', volume);
   const mapping = toRasMapping(axisOrientation(volume.affine));
-  return isIdentity(mapping) ? volume : applyMapping(volume, mapping);
+  return isIdentity(mapping) ? volume : runSteps(applyMappingSteps(volume, mapping));
 }
 
 /**
@@ -277,16 +289,20 @@ export function reorientFromRAS<T extends VoxelArray>(data: T, original: NiftiHe
 }
 
 /**
- * Reorients a volume read from `path` like {@link reorientToRAS}, raising a NiftiError that
- * names the file when its affine has parallel voxel axes. @internal
+ * Reorients a volume read from `path` like {@link reorientToRAS}, in steps that pause between
+ * slices, raising a NiftiError that names the file when its affine has parallel voxel axes.
+ * @internal
  */
-export function reorientFileVolume(path: string, volume: NiftiVolume): NiftiVolume {
+export function* reorientFileVolumeSteps(path: string, volume: NiftiVolume): Steps<NiftiVolume> {
+  let mapping: AxisMapping;
   try {
-    return reorientToRAS(volume);
+    checkVolume('volume', volume);
+    mapping = toRasMapping(axisOrientation(volume.affine));
   } catch (error) {
     if (error instanceof RangeError) {
       throw new NiftiError(path, `cannot reorient to RAS: ${error.message}`, { cause: error });
     }
     throw error;
   }
+  return isIdentity(mapping) ? volume : yield* applyMappingSteps(volume, mapping);
 }

@@ -17,8 +17,11 @@ export {
 export { predictVolume, type VolumeInput, type PredictOptions, type PredictResult } from './predict.js';
 export {
   saveCheckpoint,
+  saveCheckpointAsync,
   loadModel,
+  loadModelAsync,
   readCheckpoint,
+  readCheckpointAsync,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   type CheckpointMetadata,

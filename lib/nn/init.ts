@@ -51,6 +51,28 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   }
 }
 
+/** Depth of nested {@link skipInit} calls; the random initialisers do nothing while it is above 0. */
+let skipDepth = 0;
+
+/**
+ * Runs `build` with {@link uniform_}, {@link normal_} and {@link kaimingUniform_} leaving their
+ * tensors unfilled, as `torch.nn.utils.skip_init` does in PyTorch. This is for a model whose
+ * every parameter is overwritten at once, such as one loaded from a checkpoint: it saves the
+ * time of the random fills and leaves the random number generator's state as it was.
+ *
+ * @param build - Constructs the model; it must not return a promise.
+ * @returns What `build` returns.
+ * @internal
+ */
+export function skipInit<T>(build: () => T): T {
+  skipDepth += 1;
+  try {
+    return build();
+  } finally {
+    skipDepth -= 1;
+  }
+}
+
 /**
  * Fills `tensor` with samples from U(low, high), as `torch.nn.init.uniform_`.
  *
@@ -60,6 +82,7 @@ export function uniform_(tensor: Tensor, low = 0, high = 1): Tensor {
   checkTensor('tensor', tensor);
   checkNumber('low', low);
   checkNumber('high', high, low);
+  if (skipDepth > 0) return tensor;
   return noGrad(() => tensor.uniform_(low, high));
 }
 
@@ -72,6 +95,7 @@ export function normal_(tensor: Tensor, mean = 0, std = 1): Tensor {
   checkTensor('tensor', tensor);
   checkNumber('mean', mean);
   checkNumber('std', std, 0);
+  if (skipDepth > 0) return tensor;
   return noGrad(() => tensor.normal_(mean, std));
 }
 
@@ -124,5 +148,6 @@ export function kaimingUniform_(tensor: Tensor, options?: KaimingOptions): Tenso
   const fan = mode === 'fanIn' ? fanIn : fanOut;
   if (fan === 0) throw rangeError('tensor', 'a tensor with a non-zero fan', formatShape(tensor.shape));
   const bound = calculateGain(nonlinearity, a) * Math.sqrt(3 / fan);
+  if (skipDepth > 0) return tensor;
   return noGrad(() => tensor.uniform_(-bound, bound));
 }
