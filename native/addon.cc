@@ -62,6 +62,13 @@ constexpr ExportedFunction kFunctions[] = {
     {"memoryStats", MemoryStats},
     {"saveCheckpoint", SaveCheckpoint},
     {"loadCheckpoint", LoadCheckpoint},
+    {"shareTensors", ShareTensors},
+    {"adoptTensors", AdoptTensors},
+    {"adoptOptimizer", AdoptOptimizer},
+    {"setSharedBusy", SetSharedBusy},
+    {"releaseShared", ReleaseShared},
+    {"getRandomState", GetRandomState},
+    {"setRandomState", SetRandomState},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
