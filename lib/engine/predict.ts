@@ -20,6 +20,7 @@ import { Module } from '../nn/module.js';
 import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
 import { checkBoolean, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { ExecutorSession, THREAD_MODES, useWorker, type ThreadMode } from './executor.js';
 
 /** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
 export interface VolumeInput {
@@ -50,6 +51,12 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Predict only these slice indices along `axis`; the other slices are labelled 0. Default: all. */
   slices?: readonly number[];
+  /**
+   * Where the batches run: 'worker' (the executor's worker thread, so the event loop stays
+   * free), 'main' (the calling thread), or 'auto' (the default: the worker for a built-in UNet,
+   * else the calling thread).
+   */
+  thread?: ThreadMode;
 }
 
 /** Result of {@link predictVolume}. */
@@ -76,11 +83,12 @@ interface CheckedPredictOptions {
   onProgress: ((done: number, total: number) => void) | undefined;
   signal: AbortSignal | undefined;
   slices: readonly number[] | undefined;
+  thread: ThreadMode;
 }
 
 function checkPredictOptions(options: unknown): CheckedPredictOptions {
   const opts = checkOptions<PredictOptions>('options', options);
-  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal', 'slices'];
+  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal', 'slices', 'thread'];
   checkKnownKeys('options', opts, known, 'predictVolume');
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('options.onProgress', 'a function', opts.onProgress);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
@@ -96,6 +104,7 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
     onProgress: opts.onProgress,
     signal: opts.signal,
     slices: opts.slices,
+    thread: checkOneOf('options.thread', opts.thread ?? 'auto', THREAD_MODES),
   };
 }
 
@@ -117,15 +126,19 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * evaluation mode and without gradients, and the labels go back in the volume's voxel order. One-class
  * models give `sigmoid(logit) > threshold`; K-class models give the argmax over the classes.
  * Slices of any height and width work, because the UNet pads and crops. The model's training
- * mode is restored afterwards. The work runs on the calling thread, yielding to the event loop
- * between batches.
+ * mode is restored afterwards. With `thread: 'auto'` (the default) the batches of a built-in
+ * UNet run on the executor's worker thread, so the event loop stays free; while a batch runs
+ * there, using the model's tensors on the calling thread throws an Error with code
+ * `ERR_TENSOR_BUSY`. Other models run on the calling thread, yielding to the event loop between
+ * batches. An abort takes effect between batches.
  *
  * @param model - A one-input-channel model such as {@link UNet}, mapping `[B, 1, H, W]` to `[B, K, H, W]`.
  * @param volume - `{ data, dims }`, e.g. a `NiftiVolume` from `readNifti`.
  * @param options - `axis`, `batchSize`, `device`, `threshold`, `normalize`, `autocast`,
- *   `probabilities`, `onProgress`, `signal`, `slices`.
+ *   `probabilities`, `onProgress`, `signal`, `slices`, `thread`.
  * @returns The label mask, the dims and, when asked, the probabilities.
- * @throws TypeError or RangeError for bad arguments; the signal's reason when aborted.
+ * @throws TypeError or RangeError for bad arguments, including `thread: 'worker'` with a model
+ *   that the worker cannot rebuild; the signal's reason when aborted.
  * @example
  * const volume = readNifti('ch2.nii.gz');
  * const { mask } = await predictVolume(model, volume, { batchSize: 16 });
@@ -153,14 +166,16 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   let probabilities: Float32Array | undefined;
   const wasTraining = model.training;
   model.eval();
+  let session: ExecutorSession | null = null;
   try {
+    if (useWorker(opts.thread, model, {})) session = await ExecutorSession.open(model, {});
     for (let start = 0; start < indices.length; start += opts.batchSize) {
       opts.signal?.throwIfAborted();
       const batch = indices.slice(start, start + opts.batchSize);
       const count = batch.length;
       const images = new Float32Array(count * height * width);
       for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, batch[i] as number).data, i * height * width);
-      const { labels, scores, classes } = predictBatch(model, images, [count, 1, height, width], device, opts);
+      const { labels, scores, classes } = await runPredictBatch(session, model, images, [count, 1, height, width], device, opts);
       if (opts.probabilities && probabilities === undefined) probabilities = new Float32Array(classes * voxels);
       const plane = height * width;
       for (let i = 0; i < count; i++) {
@@ -175,18 +190,37 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
       await yieldToEventLoop();
     }
   } finally {
+    session?.close();
     model.train(wasTraining);
   }
   return probabilities === undefined ? { mask, dims } : { mask, dims, probabilities };
 }
 
-/** Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities `[B, K, H, W]`. */
-function predictBatch(
+/** Runs one batch with {@link predictBatch}, in the executor's worker when there is a session. */
+function runPredictBatch(
+  session: ExecutorSession | null,
   model: Module,
   images: Float32Array,
   shape: number[],
   device: string,
   opts: CheckedPredictOptions,
+): ReturnType<typeof predictBatch> | Promise<ReturnType<typeof predictBatch>> {
+  if (session === null) return predictBatch(model, images, shape, device, opts);
+  const { threshold, autocast, probabilities } = opts;
+  return session.predict({ images, shape, device, threshold, autocast, probabilities });
+}
+
+/**
+ * Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities `[B, K, H, W]`.
+ *
+ * @internal
+ */
+export function predictBatch(
+  model: Module,
+  images: Float32Array,
+  shape: number[],
+  device: string,
+  opts: Pick<CheckedPredictOptions, 'threshold' | 'autocast' | 'probabilities'>,
 ): { labels: Uint8Array; scores: Float32Array | null; classes: number } {
   return noGrad(() =>
     tidy(() => {
