@@ -60,6 +60,36 @@ export function workerScriptPath(moduleUrl: string = import.meta.url): string {
   return join(dirname(here), 'executor-worker.js');
 }
 
+/**
+ * The main thread's Node options for the worker, without `--input-type`, which Node rejects for
+ * a worker that runs a file (a script started as `node --input-type=module -e ...` has it).
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] as string;
+    if (arg === '--input-type') i++;
+    else if (!arg.startsWith('--input-type=')) kept.push(arg);
+  }
+  return kept;
+}
+
+/**
+ * Starts the worker with the main thread's Node options. When `--input-type` has to be left out,
+ * the options are listed explicitly, and Node then rejects per-process ones such as
+ * `--expose-gc`; the worker then starts without options.
+ */
+function startWorker(script: string): Worker {
+  const execArgv = workerExecArgv(process.execArgv);
+  if (execArgv.length === process.execArgv.length) return new Worker(script);
+  try {
+    return new Worker(script, { execArgv });
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    return new Worker(script, { execArgv: [] });
+  }
+}
+
 function failAll(error: Error): void {
   for (const entry of pending.values()) entry.reject(error);
   pending.clear();
@@ -77,7 +107,7 @@ function getWorker(): Worker {
     );
     throw startFailure;
   }
-  const started = new Worker(script);
+  const started = startWorker(script);
   started.unref();
   started.on('message', (reply: ExecutorReply) => {
     const entry = pending.get(reply.id);
