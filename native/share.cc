@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // Loans of tensors and optimizers between the JavaScript environments of one process. The main
-// thread registers a model's tensors (and its optimizer) under an id; a worker thread adopts
-// them, so its handles point at the very same at::Tensor objects, and in-place updates, `.grad`
-// and the optimizer state are one. at::Tensor reference counts are atomic, but a tensor's data
+// thread registers a model's tensors (and its optimizer) under an id, and a worker thread adopts
+// them. The worker's handles then point at the very same at::Tensor objects, so in-place
+// updates, `.grad` and the optimizer state are one. at::Tensor reference counts are atomic, but a tensor's data
 // and autograd metadata are not guarded, so only one thread may use a tensor at a time. The
 // lending environment enforces that: while a loan is marked busy, its own handles to the lent
 // tensors and optimizer throw ERR_TENSOR_BUSY (TensorWrap::tensor, OptimizerWrap).

@@ -21,7 +21,7 @@ class Optimizer;
 
 namespace medunet {
 
-/// A libtorch optimizer with the tensors it updates, as an Adam or SGD object holds them. Copies
+/// A libtorch optimizer with the tensors it updates, as an Adam or SGD object stores them. Copies
 /// share the optimizer, so its state (moment estimates, momentum buffers, learning rate) is one.
 struct SharedOptimizer {
   std::shared_ptr<torch::optim::Optimizer> optimizer;

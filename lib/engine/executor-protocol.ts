@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
-// What the main thread and the executor worker exchange: descriptions from which the worker
-// rebuilds a model and a loss, the request and reply messages, and errors in a form that
-// survives postMessage with their class and `code`.
+// Messages between the main thread and the executor worker: descriptions from which the worker
+// rebuilds a model and a loss, the requests and replies, and errors in a form that keeps their
+// class and `code` across postMessage.
 
 import { ErrorCode, withCode, type ErrorCodeValue } from '../errors.js';
 import { DiceLoss, type DiceLossOptions } from '../losses/dice.js';
@@ -149,7 +149,7 @@ export function deserializeError(serialized: SerializedError): Error {
   return error;
 }
 
-/** An error of the executor itself: its worker is missing, failed to start or stopped. */
+/** Creates an error of the executor itself: its worker is missing, failed to start or stopped. */
 export function executorError(message: string, cause?: unknown): Error {
   return withCode(new Error(message, cause === undefined ? undefined : { cause }), ErrorCode.EXECUTOR);
 }

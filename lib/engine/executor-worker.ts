@@ -137,6 +137,8 @@ port.on('message', ({ id, message }: { id: number; message: ExecutorRequest }) =
   try {
     value = handle(message);
   } catch (error) {
+    // No caller waits for a request with id 0 (closing a session). Its only work is to drop
+    // handles, so a failure leaves no state behind.
     if (id !== 0) port.postMessage({ id, ok: false, error: serializeError(error) });
     return;
   }

@@ -2,9 +2,9 @@
 //
 // Runs training steps and prediction batches on one worker thread, so that the main thread's
 // event loop stays free while libtorch computes. The model's forward pass is TypeScript that
-// issues one native call per operation, so the worker runs that TypeScript itself: it rebuilds
+// issues one native call per operation, so the worker runs that TypeScript itself. It rebuilds
 // the model from a description (built-in classes only) and adopts the main thread's tensors
-// and optimizer through a native loan (native/share.cc), so both threads work on the same
+// and optimizer through a native loan (native/share.cc). Both threads then work on the same
 // at::Tensor objects. While a request runs, the main thread's handles to the loaned tensors
 // throw ERR_TENSOR_BUSY.
 
@@ -33,7 +33,7 @@ import {
   type TrainRequest,
 } from './executor-protocol.js';
 
-/** Where long operations run: 'auto' (the worker when the model can run there), 'worker' or 'main'. */
+/** The thread that long operations run on: 'auto' (the worker when the model can run there), 'worker' or 'main'. */
 export type ThreadMode = 'auto' | 'worker' | 'main';
 
 /** The values a {@link ThreadMode} may take. */
@@ -48,8 +48,8 @@ let nextRequest = 1;
 let nextSession = 1;
 
 /**
- * Path of the worker script. From dist/ (ES modules) it sits next to this file; from the
- * CommonJS bundle dist/index.cjs it is dist/executor-worker.cjs; from the TypeScript sources
+ * Returns the path of the worker script. From dist/ (ES modules) it sits next to this file. From
+ * the CommonJS bundle dist/index.cjs it is dist/executor-worker.cjs. From the TypeScript sources
  * (as vitest runs them) it is the compiled dist/engine/executor-worker.js, because Node 20
  * cannot load a .ts file in a worker.
  */
@@ -75,9 +75,9 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
 }
 
 /**
- * Starts the worker with the main thread's Node options. When `--input-type` has to be left out,
- * the options are listed explicitly, and Node then rejects per-process ones such as
- * `--expose-gc`; the worker then starts without options.
+ * Starts the worker with the main thread's Node options. Leaving out `--input-type` means
+ * listing the options explicitly, and Node then rejects per-process ones such as `--expose-gc`.
+ * In that case the worker starts without options.
  */
 function startWorker(script: string): Worker {
   const execArgv = workerExecArgv(process.execArgv);
@@ -140,7 +140,7 @@ function request<T>(message: ExecutorRequest): Promise<T> {
   });
 }
 
-/** Sends a request whose reply nobody awaits (closing a session). */
+/** Sends a request without waiting for its reply (closing a session). */
 function notify(message: ExecutorRequest): void {
   worker?.postMessage({ id: 0, message });
 }
@@ -150,7 +150,7 @@ function workerAvailable(): boolean {
   return worker !== null || (startFailure === null && existsSync(workerScriptPath()));
 }
 
-/** What a session runs: the model, and for training the loss and optimizer. */
+/** Parts of a session besides the model: the loss and the optimizer, for training. */
 export interface SessionParts {
   loss?: unknown;
   optimizer?: Optimizer;
@@ -247,9 +247,9 @@ export class ExecutorSession {
 }
 
 /**
- * Decides where a call runs. Returns the parts' descriptions are checked here: 'worker' with a
- * model, loss or optimizer that the worker cannot rebuild is a RangeError; 'auto' then runs on
- * the main thread, as it does when the worker script is missing.
+ * Decides where a call runs. With 'worker', a model, loss or optimizer that the worker cannot
+ * rebuild is a RangeError. With 'auto', such parts run on the main thread, as everything does
+ * when the worker script is missing.
  *
  * @param mode - The caller's `thread` option.
  * @param model - The model.
@@ -264,7 +264,7 @@ export function useWorker(mode: ThreadMode, model: Module, parts: SessionParts):
   return false;
 }
 
-/** Why the worker cannot run this model, loss and optimizer, or null when it can. */
+/** Returns why the worker cannot run this model, loss and optimizer, or null when it can. */
 function workerObstacle(model: Module, parts: SessionParts): string | null {
   if (!(model instanceof Module) || describeModel(model) === null) {
     return `the worker rebuilds only the built-in UNet, not ${model?.constructor?.name ?? typeof model}`;

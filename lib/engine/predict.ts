@@ -52,9 +52,9 @@ export interface PredictOptions {
   /** Predict only these slice indices along `axis`; the other slices are labelled 0. Default: all. */
   slices?: readonly number[];
   /**
-   * Where the batches run: 'worker' (the executor's worker thread, so the event loop stays
-   * free), 'main' (the calling thread), or 'auto' (the default: the worker for a built-in UNet,
-   * else the calling thread).
+   * The thread the batches run on. 'worker' is the executor's worker thread, so the event loop
+   * stays free, and 'main' the calling thread. 'auto', the default, picks the worker for a
+   * built-in UNet and the calling thread for other models.
    */
   thread?: ThreadMode;
 }
@@ -127,7 +127,7 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * models give `sigmoid(logit) > threshold`; K-class models give the argmax over the classes.
  * Slices of any height and width work, because the UNet pads and crops. The model's training
  * mode is restored afterwards. With `thread: 'auto'` (the default) the batches of a built-in
- * UNet run on the executor's worker thread, so the event loop stays free; while a batch runs
+ * UNet run on the executor's worker thread, so the event loop stays free. While a batch runs
  * there, using the model's tensors on the calling thread throws an Error with code
  * `ERR_TENSOR_BUSY`. Other models run on the calling thread, yielding to the event loop between
  * batches. An abort takes effect between batches.

@@ -87,9 +87,10 @@ export interface TrainOptions {
   /** Receives one summary line per epoch. */
   log?: (message: string) => void;
   /**
-   * Where the steps run: 'worker' (the executor's worker thread, so the event loop stays free),
-   * 'main' (the calling thread), or 'auto' (the default: the worker when the model is a built-in
-   * UNet, the loss a DiceLoss and the optimizer Adam or SGD, else the calling thread).
+   * The thread the steps run on. 'worker' is the executor's worker thread, so the event loop
+   * stays free, and 'main' the calling thread. 'auto', the default, picks the worker when the
+   * model is a built-in UNet, the loss a DiceLoss and the optimizer Adam or SGD, and the
+   * calling thread otherwise.
    */
   thread?: ThreadMode;
 }
@@ -183,13 +184,13 @@ function forwardLogits(model: Module, images: Tensor, dtype: 'bfloat16' | null, 
   return logits.dtype === 'float32' ? logits : logits.to('float32');
 }
 
-/** What a training step needs of an optimizer: a TypeScript {@link Optimizer} or a native one. */
+/** The part of an optimizer that a training step uses: a TypeScript {@link Optimizer} or a native one. */
 interface StepOptimizer {
   zeroGrad(): void;
   step(): void;
 }
 
-/** Where a step sits in `trainModel`, for the message of a non-finite loss. */
+/** Position of a step in `trainModel`, for the message of a non-finite loss. */
 interface StepPosition {
   epoch: number;
   batch: number;
@@ -347,8 +348,8 @@ export async function trainStepAsync(
  * at the end.
  *
  * By default (`thread: 'auto'`) the steps and validation batches of a built-in UNet with a
- * DiceLoss and Adam or SGD run on the executor's worker thread, and the event loop stays free;
- * while the worker runs step N, the loop reads batch N + 1 from the loader. Other models and
+ * DiceLoss and Adam or SGD run on the executor's worker thread, and the event loop stays free.
+ * While the worker runs step N, the loop reads batch N + 1 from the loader. Other models and
  * losses run on the calling thread, which then awaits the event loop only between batches.
  * While a step runs in the worker, using the model's tensors or the optimizer on the calling
  * thread throws an Error with code `ERR_TENSOR_BUSY`; between steps (in `onBatch` and

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
 // The executor's worker in whole processes: a script that trains off the main thread exits by
-// itself (the idle worker does not keep it alive, and a pending step does not let it exit
-// early), from the ES module build and from the CommonJS bundle. Both need `npm run build:ts`.
+// itself, from the ES module build and from the CommonJS bundle. The idle worker does not keep
+// the process alive, and a pending step does not let it exit early. Both need `npm run build:ts`.
 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
-/** A script body that trains one batch with `thread: 'worker'` and prints the loss as JSON. */
+/** Returns a script body that trains one batch with `thread: 'worker'` and prints the loss as JSON. */
 function trainingScript(load: string): string {
   return `
     const { UNet, DiceLoss, Adam, trainModel, manualSeed } = ${load};

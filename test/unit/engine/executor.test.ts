@@ -25,13 +25,13 @@ function setup(kind: OptimizerKind, seed = 3): { model: UNet; optimizer: Optimiz
   return { model, optimizer };
 }
 
-/** Every parameter and buffer of a model, by name, as float64 values. */
+/** Copies every parameter and buffer of a model, by name, as float64 values. */
 function snapshot(model: UNet): Map<string, number[]> {
   const members = [...model.namedParameters(), ...model.namedBuffers()];
   return new Map(members.map(([name, value]) => [name, tidy(() => Array.from(value.to('float64').data() as Float64Array))]));
 }
 
-/** The largest absolute difference between two snapshots of the same model. */
+/** Returns the largest absolute difference between two snapshots of the same model. */
 function maxDifference(a: Map<string, number[]>, b: Map<string, number[]>): number {
   expect([...a.keys()]).toEqual([...b.keys()]);
   let max = 0;
