@@ -145,9 +145,20 @@ function notify(message: ExecutorRequest): void {
   worker?.postMessage({ id: 0, message });
 }
 
-/** Returns true when the worker script exists, so that 'auto' can use it. */
+let warnedMissing = false;
+
+/** Returns true when the worker script exists, so that 'auto' can use it; warns once when it does not. */
 function workerAvailable(): boolean {
-  return worker !== null || (startFailure === null && existsSync(workerScriptPath()));
+  if (worker !== null || (startFailure === null && existsSync(workerScriptPath()))) return true;
+  if (!warnedMissing) {
+    warnedMissing = true;
+    process.emitWarning(
+      `the executor worker script ${workerScriptPath()} was not found, so training and prediction run on the main thread; ` +
+        'build it with `npm run build:ts`',
+      { code: 'MEDUNET_EXECUTOR_MISSING' },
+    );
+  }
+  return false;
 }
 
 /** Parts of a session besides the model: the loss and the optimizer, for training. */
