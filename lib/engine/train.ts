@@ -502,8 +502,10 @@ class Prefetcher {
     const ahead = this.#ahead as Promise<IteratorResult<TrainBatch>>;
     this.#ahead = null;
     const result = await ahead;
+    // A synchronous iterable may yield promises of batches; `for await` would await them too.
+    const batch = result.done === true ? undefined : await result.value;
     this.waitSeconds += (performance.now() - started) / 1000;
-    return result.done === true ? undefined : result.value;
+    return batch;
   }
 
   /** Closes the iterator early, as `break` in a for-of loop does. */

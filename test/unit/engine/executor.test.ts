@@ -220,6 +220,16 @@ describe('trainModel off the main thread', () => {
     expect(worker.model.training).toBe(true);
   });
 
+  it('awaits batches that a loader yields as promises', async () => {
+    const batches = squareBatches(2, 2, 16, 45);
+    for (const thread of ['main', 'worker'] as const) {
+      const { model, optimizer } = setup('SGD');
+      const loader = batches.map((batch) => Promise.resolve(batch)) as unknown as typeof batches;
+      const history = await trainModel(model, loader, optimizer, new DiceLoss(), 'cpu', 1, { thread });
+      expect(Number.isFinite(history.epochs[0]!.loss)).toBe(true);
+    }
+  });
+
   it('runs a custom model on the main thread under auto', async () => {
     manualSeed(2);
     const model = new CustomUNet({ baseWidth: 2 });
