@@ -54,10 +54,10 @@ let nextSession = 1;
  * cannot load a .ts file in a worker.
  */
 export function workerScriptPath(moduleUrl: string = import.meta.url): string {
-  const here = fileURLToPath(moduleUrl);
-  if (here.endsWith('.cjs')) return join(dirname(here), 'executor-worker.cjs');
-  if (here.endsWith('.ts')) return join(dirname(here), '..', '..', 'dist', 'engine', 'executor-worker.js');
-  return join(dirname(here), 'executor-worker.js');
+  const modulePath = fileURLToPath(moduleUrl);
+  if (modulePath.endsWith('.cjs')) return join(dirname(modulePath), 'executor-worker.cjs');
+  if (modulePath.endsWith('.ts')) return join(dirname(modulePath), '..', '..', 'dist', 'engine', 'executor-worker.js');
+  return join(dirname(modulePath), 'executor-worker.js');
 }
 
 /**
@@ -65,13 +65,13 @@ export function workerScriptPath(moduleUrl: string = import.meta.url): string {
  * a worker that runs a file (a script started as `node --input-type=module -e ...` has it).
  */
 export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
+  const options: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i] as string;
     if (arg === '--input-type') i++;
-    else if (!arg.startsWith('--input-type=')) kept.push(arg);
+    else if (!arg.startsWith('--input-type=')) options.push(arg);
   }
-  return kept;
+  return options;
 }
 
 /**

@@ -352,7 +352,7 @@ export async function trainStepAsync(
  * While the worker runs step N, the loop reads batch N + 1 from the loader. Other models and
  * losses run on the calling thread, which then awaits the event loop only between batches.
  * While a step runs in the worker, using the model's tensors or the optimizer on the calling
- * thread throws an Error with code `ERR_TENSOR_BUSY`; between steps (in `onBatch` and
+ * thread throws an Error with code `ERR_TENSOR_BUSY`. Between steps (in `onBatch` and
  * `onEpoch`) they can be used.
  *
  * The model must already be on `device`, and the optimizer built after that move.
