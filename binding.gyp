@@ -16,6 +16,7 @@
         "native/optim_wrap.cc",
         "native/runtime.cc",
         "native/scope.cc",
+        "native/share.cc",
         "native/tensor_ops.cc",
         "native/tensor_wrap.cc",
         "native/unet_inference.cc",

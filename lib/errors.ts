@@ -13,6 +13,8 @@ export const ErrorCode = {
   TORCH: 'ERR_TORCH',
   /** A tensor, module or optimizer was used after `dispose()`. */
   DISPOSED: 'ERR_TENSOR_DISPOSED',
+  /** A tensor or optimizer is in use by an off-thread step; await that step first (thrown as Error). */
+  BUSY: 'ERR_TENSOR_BUSY',
   /** CUDA was requested but this build or machine has none. */
   CUDA_UNAVAILABLE: 'ERR_CUDA_UNAVAILABLE',
   /** A NIfTI file could not be read or written. */
@@ -23,6 +25,8 @@ export const ErrorCode = {
   STATE_DICT: 'ERR_STATE_DICT',
   /** Training stopped because a batch's loss was NaN or infinite (thrown as Error). */
   NON_FINITE_LOSS: 'ERR_NON_FINITE_LOSS',
+  /** The off-thread executor could not start or stopped unexpectedly (thrown as Error). */
+  EXECUTOR: 'ERR_EXECUTOR',
   /** No native addon could be loaded from any of the places searched (thrown as Error). */
   ADDON_NOT_FOUND: 'ERR_ADDON_NOT_FOUND',
 } as const;

@@ -309,6 +309,29 @@ export interface NativeBinding {
    */
   unetInference(input: NativeTensor, weights: NativeTensor[], channelsLast: boolean): NativeTensor;
 
+  // Loans to another thread of this process (native/share.cc). A loan makes handles in another
+  // environment point at the same at::Tensor objects (and the same optimizer state). While the
+  // lending environment marks a loan busy, its own handles to those tensors and to the optimizer
+  // throw ERR_TENSOR_BUSY, because only one thread may use a tensor at a time.
+  /** Registers tensors, and optionally an Adam or SGD optimizer, for adoption; returns the loan id. */
+  shareTensors(tensors: NativeTensor[], optimizer?: NativeOptimizer | null): number;
+  /**
+   * Without `targets`: new handles to the loan's tensors. With `targets` (one per loaned tensor,
+   * same shapes and dtypes): points those handles at the loan's tensors instead of their own, and
+   * returns them.
+   */
+  adoptTensors(id: number, targets?: NativeTensor[]): NativeTensor[];
+  /** A new optimizer object driving the loan's optimizer; throws when the loan has none. */
+  adoptOptimizer(id: number): NativeOptimizer;
+  /** Marks the loan's tensors and optimizer as in use by another thread, or no longer, in this environment. */
+  setSharedBusy(id: number, busy: boolean): void;
+  /** Ends a loan; handles that already adopted its tensors keep them. */
+  releaseShared(id: number): void;
+  /** A copy of the default CPU generator's state (`torch.get_rng_state()`). */
+  getRandomState(): NativeTensor;
+  /** Restores a state from getRandomState (`torch.set_rng_state()`). */
+  setRandomState(state: NativeTensor): void;
+
   /** Versions the addon was built with. */
   readonly versions: { torch: string; cuda: string | null; napi: number; medunet: string };
 }
@@ -324,6 +347,7 @@ const ADDON_ERROR_CODES: ReadonlySet<string> = new Set([
   'ERR_OUT_OF_RANGE',
   'ERR_TORCH',
   'ERR_TENSOR_DISPOSED',
+  'ERR_TENSOR_BUSY',
   'ERR_CUDA_UNAVAILABLE',
   'ERR_CHECKPOINT',
 ]);

@@ -66,6 +66,13 @@ constexpr ExportedFunction kFunctions[] = {
     {"saveCheckpointAsync", SaveCheckpointAsync},
     {"loadCheckpointAsync", LoadCheckpointAsync},
     {"copyTensorsAsync", CopyTensorsAsync},
+    {"shareTensors", ShareTensors},
+    {"adoptTensors", AdoptTensors},
+    {"adoptOptimizer", AdoptOptimizer},
+    {"setSharedBusy", SetSharedBusy},
+    {"releaseShared", ReleaseShared},
+    {"getRandomState", GetRandomState},
+    {"setRandomState", SetRandomState},
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -8,6 +8,8 @@
 
 #include <napi.h>
 
+#include <unordered_map>
+
 #include "core/scope_registry.h"
 #include "core/storage_ledger.h"
 
@@ -24,6 +26,12 @@ struct AddonData {
   StorageLedger ledger;
   /// Live tensor handles in creation order, for scopeBegin/scopeEnd and memoryStats.
   ScopeRegistry scopes;
+  /// TensorImpls and optimizers that this environment lent to another thread (share.cc), with
+  /// the number of open loans of each. Handles to them throw ERR_TENSOR_BUSY while lent.
+  std::unordered_map<const void*, int> lent;
+  /// The Adam and SGD classes, used to wrap optimizers adopted from another thread.
+  Napi::FunctionReference adam_class;
+  Napi::FunctionReference sgd_class;
 };
 
 /// Returns the calling environment's AddonData, created when the addon was loaded into it.

@@ -66,6 +66,15 @@ Napi::Value CopyTensorsAsync(const Napi::CallbackInfo& info);
 // unet_inference.cc: the folded U-Net forward pass for prediction.
 Napi::Value UNetInference(const Napi::CallbackInfo& info);
 
+// share.cc: loans of tensors and optimizers to another thread, and the CPU generator's state.
+Napi::Value ShareTensors(const Napi::CallbackInfo& info);
+Napi::Value AdoptTensors(const Napi::CallbackInfo& info);
+Napi::Value AdoptOptimizer(const Napi::CallbackInfo& info);
+Napi::Value SetSharedBusy(const Napi::CallbackInfo& info);
+Napi::Value ReleaseShared(const Napi::CallbackInfo& info);
+Napi::Value GetRandomState(const Napi::CallbackInfo& info);
+Napi::Value SetRandomState(const Napi::CallbackInfo& info);
+
 // optim_wrap.cc: the Adam and SGD classes.
 Napi::Function DefineAdamClass(Napi::Env env);
 Napi::Function DefineSGDClass(Napi::Env env);

@@ -142,8 +142,22 @@ void TensorWrap::Release() {
 
 void TensorWrap::Dispose() { Release(); }
 
+void TensorWrap::Rebind(at::Tensor tensor) {
+  this->tensor("Tensor.rebind");
+  const int64_t before = data_->ledger.cpu_bytes();
+  const void* key = data_->ledger.Retain(tensor);
+  data_->ledger.Release(storage_key_);
+  storage_key_ = key;
+  const int64_t added = data_->ledger.cpu_bytes() - before;
+  if (added != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), added);
+  tensor_ = std::move(tensor);
+}
+
 const at::Tensor& TensorWrap::tensor(const char* function) const {
   MEDUNET_CHECK(!disposed_, kTensorDisposed, function, ": the tensor was disposed; it can no longer be used");
+  MEDUNET_CHECK(data_->lent.empty() || data_->lent.count(tensor_.unsafeGetTensorImpl()) == 0, kTensorBusy, function,
+                ": the tensor is in use by an off-thread step (trainStepAsync, trainModel or predictVolume); "
+                "await that call before using the tensor");
   return tensor_;
 }
 

@@ -148,6 +148,8 @@ export async function run(values: OptionValues): Promise<Record<string, unknown>
     loss: last === undefined ? null : round(last.loss),
     seconds: round(seconds),
     slicesPerSecond: round((trainSet.length * epochs) / trainSeconds),
+    // Share of the epochs' time spent waiting for the loader, not overlapped with a step.
+    dataWaitShare: round(history.epochs.reduce((sum, record) => sum + record.dataWaitSeconds, 0) / trainSeconds),
     heldOutSlices: heldOut,
   };
   if (last?.valDice !== undefined) Object.assign(summary, { valDice: round(last.valDice), valJaccard: round(last.valJaccard ?? NaN), valLoss: round(last.valLoss ?? NaN) });

@@ -4,6 +4,8 @@
 
 export {
   trainModel,
+  trainStep,
+  trainStepAsync,
   evaluateModel,
   type TrainBatch,
   type BatchSource,
@@ -12,8 +14,10 @@ export {
   type EpochRecord,
   type TrainHistory,
   type TrainOptions,
+  type TrainStepOptions,
   type EvaluationResult,
 } from './train.js';
+export { type ThreadMode } from './executor.js';
 export { predictVolume, type VolumeInput, type PredictOptions, type PredictResult } from './predict.js';
 export {
   saveCheckpoint,

@@ -21,6 +21,7 @@ import { Module } from '../nn/module.js';
 import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
 import { checkBoolean, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { ExecutorSession, THREAD_MODES, useWorker, type ThreadMode } from './executor.js';
 
 /** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
 export interface VolumeInput {
@@ -51,6 +52,12 @@ export interface PredictOptions {
   signal?: AbortSignal;
   /** Predict only these slice indices along `axis`; the other slices are labelled 0. Default: all. */
   slices?: readonly number[];
+  /**
+   * The thread the batches run on. 'worker' is the executor's worker thread, so the event loop
+   * stays free, and 'main' the calling thread. 'auto', the default, picks the worker for a
+   * built-in UNet and the calling thread for other models.
+   */
+  thread?: ThreadMode;
 }
 
 /** Result of {@link predictVolume}. */
@@ -77,11 +84,12 @@ interface CheckedPredictOptions {
   onProgress: ((done: number, total: number) => void) | undefined;
   signal: AbortSignal | undefined;
   slices: readonly number[] | undefined;
+  thread: ThreadMode;
 }
 
 function checkPredictOptions(options: unknown): CheckedPredictOptions {
   const opts = checkOptions<PredictOptions>('options', options);
-  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal', 'slices'];
+  const known = ['axis', 'batchSize', 'device', 'threshold', 'normalize', 'autocast', 'probabilities', 'onProgress', 'signal', 'slices', 'thread'];
   checkKnownKeys('options', opts, known, 'predictVolume');
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw typeError('options.onProgress', 'a function', opts.onProgress);
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
@@ -97,6 +105,7 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
     onProgress: opts.onProgress,
     signal: opts.signal,
     slices: opts.slices,
+    thread: checkOneOf('options.thread', opts.thread ?? 'auto', THREAD_MODES),
   };
 }
 
@@ -118,8 +127,11 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * evaluation mode and without gradients, and the labels go back in the volume's voxel order. One-class
  * models give `sigmoid(logit) > threshold`; K-class models give the argmax over the classes.
  * Slices of any height and width work, because the UNet pads and crops. The model's training
- * mode is restored afterwards. The work runs on the calling thread, yielding to the event loop
- * between batches.
+ * mode is restored afterwards. With `thread: 'auto'` (the default) the batches of a built-in
+ * UNet run on the executor's worker thread, so the event loop stays free. While a batch runs
+ * there, using the model's tensors on the calling thread throws an Error with code
+ * `ERR_TENSOR_BUSY`. Other models run on the calling thread, yielding to the event loop between
+ * batches. An abort takes effect between batches.
  *
  * A plain `UNet` without `autocast` takes a faster path with the same results up to float32
  * rounding: its batch norms are folded into the convolutions once per call, and one native call
@@ -128,9 +140,10 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * @param model - A one-input-channel model such as {@link UNet}, mapping `[B, 1, H, W]` to `[B, K, H, W]`.
  * @param volume - `{ data, dims }`, e.g. a `NiftiVolume` from `readNifti`.
  * @param options - `axis`, `batchSize`, `device`, `threshold`, `normalize`, `autocast`,
- *   `probabilities`, `onProgress`, `signal`, `slices`.
+ *   `probabilities`, `onProgress`, `signal`, `slices`, `thread`.
  * @returns The label mask, the dims and, when asked, the probabilities.
- * @throws TypeError or RangeError for bad arguments; the signal's reason when aborted.
+ * @throws TypeError or RangeError for bad arguments, including `thread: 'worker'` with a model
+ *   that the worker cannot rebuild; the signal's reason when aborted.
  * @example
  * const volume = readNifti('ch2.nii.gz');
  * const { mask } = await predictVolume(model, volume, { batchSize: 16 });
@@ -158,17 +171,21 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   let probabilities: Float32Array | undefined;
   // Folded once per call, so a model trained between two calls never runs on stale weights.
   // Autocast keeps the module path, because the folded path runs in float32 only.
-  const folded = opts.autocast === null ? UNetInference.prepare(model) : null;
+  // On the worker thread, the worker folds its own copy.
+  const onWorker = useWorker(opts.thread, model, {});
+  const folded = !onWorker && opts.autocast === null ? UNetInference.prepare(model) : null;
   const wasTraining = model.training;
   model.eval();
+  let session: ExecutorSession | null = null;
   try {
+    if (onWorker) session = await ExecutorSession.open(model, {});
     for (let start = 0; start < indices.length; start += opts.batchSize) {
       opts.signal?.throwIfAborted();
       const batch = indices.slice(start, start + opts.batchSize);
       const count = batch.length;
       const images = new Float32Array(count * height * width);
       for (let i = 0; i < count; i++) images.set(extractSlice(normalized, dims, opts.axis, batch[i] as number).data, i * height * width);
-      const { labels, scores, classes } = predictBatch(folded ?? model, images, [count, 1, height, width], device, opts);
+      const { labels, scores, classes } = await runPredictBatch(session, folded ?? model, images, [count, 1, height, width], device, opts);
       if (opts.probabilities && probabilities === undefined) probabilities = new Float32Array(classes * voxels);
       const plane = height * width;
       for (let i = 0; i < count; i++) {
@@ -184,23 +201,40 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
     }
   } finally {
     folded?.dispose();
+    session?.close();
     model.train(wasTraining);
   }
   return probabilities === undefined ? { mask, dims } : { mask, dims, probabilities };
 }
 
-/**
- * Runs one batch of slices and returns labels `[B, H, W]` and, when requested, probabilities
- * `[B, K, H, W]`. Without probabilities, labels come from the logits directly: one class gives
- * `logit > log(t / (1 - t))`, which equals `sigmoid(logit) > t` up to rounding at the threshold,
- * and K classes give the argmax of the logits, which softmax does not change.
- */
-function predictBatch(
+/** Runs one batch with {@link predictBatch}, in the executor's worker when there is a session. */
+function runPredictBatch(
+  session: ExecutorSession | null,
   model: Module | UNetInference,
   images: Float32Array,
   shape: number[],
   device: string,
   opts: CheckedPredictOptions,
+): ReturnType<typeof predictBatch> | Promise<ReturnType<typeof predictBatch>> {
+  if (session === null) return predictBatch(model, images, shape, device, opts);
+  const { threshold, autocast, probabilities } = opts;
+  return session.predict({ images, shape, device, threshold, autocast, probabilities });
+}
+
+/**
+ * Runs one batch of slices and returns labels `[B, H, W]` and, when asked, probabilities
+ * `[B, K, H, W]`. Without probabilities, labels come from the logits directly: one class gives
+ * `logit > log(t / (1 - t))`, which equals `sigmoid(logit) > t` up to rounding at the threshold,
+ * and K classes give the argmax of the logits, which softmax does not change.
+ *
+ * @internal
+ */
+export function predictBatch(
+  model: Module | UNetInference,
+  images: Float32Array,
+  shape: number[],
+  device: string,
+  opts: Pick<CheckedPredictOptions, 'threshold' | 'autocast' | 'probabilities'>,
 ): { labels: Uint8Array; scores: Float32Array | null; classes: number } {
   return noGrad(() =>
     tidy(() => {

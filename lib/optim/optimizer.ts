@@ -27,6 +27,17 @@ export function checkParams(params: unknown): Tensor[] {
   return list as Tensor[];
 }
 
+const nativeOptimizers = new WeakMap<Optimizer, NativeOptimizer>();
+
+/**
+ * Returns the libtorch optimizer that `optimizer` drives, so that a worker thread can adopt it.
+ *
+ * @internal
+ */
+export function nativeOptimizerOf(optimizer: Optimizer): NativeOptimizer | undefined {
+  return nativeOptimizers.get(optimizer);
+}
+
 /** Base of {@link Adam} and {@link SGD}: owns a libtorch optimizer over the given tensors. */
 export abstract class Optimizer {
   /** The tensors this optimizer updates, in the order given. */
@@ -36,6 +47,7 @@ export abstract class Optimizer {
   protected constructor(params: Tensor[], optimizer: NativeOptimizer) {
     this.params = Object.freeze([...params]);
     this.#native = optimizer;
+    nativeOptimizers.set(this, optimizer);
   }
 
   /** Learning rate; can be changed between steps (as a scheduler does). */

@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "ERR_CUDA_UNAVAILABLE";
     case ErrorCode::kCheckpoint:
       return "ERR_CHECKPOINT";
+    case ErrorCode::kTensorBusy:
+      return "ERR_TENSOR_BUSY";
   }
   return "ERR_TORCH";
 }

@@ -21,6 +21,7 @@ enum class ErrorCode {
   kTensorDisposed,   // ERR_TENSOR_DISPOSED, an Error: a tensor or optimizer was used after dispose().
   kCudaUnavailable,  // ERR_CUDA_UNAVAILABLE, an Error: CUDA was requested but is missing.
   kCheckpoint,       // ERR_CHECKPOINT, an Error: a checkpoint file could not be read or written.
+  kTensorBusy,       // ERR_TENSOR_BUSY, an Error: a tensor or optimizer is lent to another thread.
 };
 
 /// JavaScript error class that an error code is thrown as.

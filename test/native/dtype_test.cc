@@ -78,6 +78,8 @@ TEST(DTypeTest, ErrorCodesMapToJavaScriptClasses) {
   EXPECT_EQ(ErrorClassOf(ErrorCode::kCudaUnavailable), ErrorClass::kError);
   EXPECT_STREQ(ErrorCodeName(ErrorCode::kTensorDisposed), "ERR_TENSOR_DISPOSED");
   EXPECT_STREQ(ErrorCodeName(ErrorCode::kCheckpoint), "ERR_CHECKPOINT");
+  EXPECT_EQ(ErrorClassOf(ErrorCode::kTensorBusy), ErrorClass::kError);
+  EXPECT_STREQ(ErrorCodeName(ErrorCode::kTensorBusy), "ERR_TENSOR_BUSY");
 }
 
 TEST(DeviceTest, ParsesCpu) {
