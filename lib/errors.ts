@@ -11,8 +11,10 @@ export const ErrorCode = {
   OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
   /** A libtorch operation failed (thrown as Error). */
   TORCH: 'ERR_TORCH',
-  /** A tensor, module or optimizer was used after `dispose()`. */
+  /** A tensor or optimizer was used after `dispose()` (thrown as Error). */
   DISPOSED: 'ERR_TENSOR_DISPOSED',
+  /** A module was used after `dispose()` (thrown as Error). */
+  MODULE_DISPOSED: 'ERR_MODULE_DISPOSED',
   /** CUDA was requested but this build or machine has none. */
   CUDA_UNAVAILABLE: 'ERR_CUDA_UNAVAILABLE',
   /** A NIfTI file could not be read or written. */

@@ -22,6 +22,22 @@ export const Tensor = native.Tensor as unknown as abstract new (...args: never[]
 
 export type { DType, TypedArray };
 
+// Node 20 releases before 20.4 lack the well-known `Symbol.dispose`. Define it the way
+// TypeScript's `using` helper and the usual polyfills look it up, leaving a native one in place.
+if (typeof Symbol.dispose !== 'symbol') {
+  Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('Symbol.dispose'), configurable: false, writable: false });
+}
+
+// `using x = zeros([2])` disposes `x` at the end of the block, as `x.dispose()` would.
+Object.defineProperty(native.Tensor.prototype, Symbol.dispose, {
+  value: function disposeTensor(this: NativeTensor): void {
+    this.dispose();
+  },
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
+
 /** Every dtype name that tensors accept, as in PyTorch (`torch.float32` is `'float32'`). */
 export const DTYPES: readonly DType[] = [
   'float32',
