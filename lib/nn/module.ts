@@ -74,11 +74,13 @@ export class Module {
     // `forward` is overridden by every subclass, so the base class cannot check for disposal
     // inside it. The instance gets an own `forward` that checks first and then calls the
     // subclass's method, which the prototype chain already resolves while this constructor runs.
-    const forward = this.forward;
+    const module = this;
+    const subclassForward = this.forward;
     Object.defineProperty(this, 'forward', {
-      value: (...inputs: Tensor[]): Tensor => {
-        this.#checkLive('forward');
-        return forward.apply(this, inputs);
+      // Named `forward` so that stack traces read `Conv2d.forward`.
+      value: function forward(...inputs: Tensor[]): Tensor {
+        module.#checkLive('forward');
+        return subclassForward.apply(module, inputs);
       },
       writable: true,
       configurable: true,
@@ -106,7 +108,7 @@ export class Module {
    */
   forward(...inputs: Tensor[]): Tensor {
     void inputs;
-    throw new Error(`${this.constructor.name}.forward is not implemented; subclasses override it`);
+    throw withCode(new Error(`${this.constructor.name}.forward is not implemented; subclasses override it`), ErrorCode.NOT_IMPLEMENTED);
   }
 
   /**

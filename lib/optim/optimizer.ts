@@ -14,17 +14,23 @@ export interface OptimizerZeroGradOptions {
 
 /** Checks an optimizer's parameter list as PyTorch does: non-empty, leaf tensors, each once. */
 export function checkParams(params: unknown): Tensor[] {
-  const list = params !== null && typeof params === 'object' && Symbol.iterator in params ? [...(params as Iterable<unknown>)] : null;
-  if (list === null) throw typeError('params', 'an iterable of Tensors, such as `model.parameters()`', params);
-  if (list.length === 0) throw rangeError('params', 'a non-empty list (the optimizer got no parameters)', list);
+  if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) {
+    throw typeError('params', 'an iterable of Tensors, such as `model.parameters()`', params);
+  }
+  // Each element is checked as it arrives, so a sparse array claiming billions of elements fails
+  // at its first hole instead of being copied whole.
+  const list: Tensor[] = [];
   const seen = new Set<Tensor>();
-  list.forEach((value, i) => {
+  for (const value of params as Iterable<unknown>) {
+    const i = list.length;
     if (!isTensor(value)) throw typeError(`params[${i}]`, 'a Tensor', value);
     if (!value.isLeaf) throw rangeError(`params[${i}]`, 'a leaf tensor (an optimizer cannot update a computed tensor)', value.toString());
     if (seen.has(value)) throw rangeError(`params[${i}]`, 'a tensor that appears once in `params`', value.toString());
     seen.add(value);
-  });
-  return list as Tensor[];
+    list.push(value);
+  }
+  if (list.length === 0) throw rangeError('params', 'a non-empty list (the optimizer got no parameters)', list);
+  return list;
 }
 
 /** Base of {@link Adam} and {@link SGD}: owns a libtorch optimizer over the given tensors. */
@@ -34,6 +40,8 @@ export abstract class Optimizer {
   readonly #native: NativeOptimizer;
 
   protected constructor(params: Tensor[], optimizer: NativeOptimizer) {
+    // TypeScript forbids `new Optimizer()`, but JavaScript callers can still reach this.
+    if (new.target === Optimizer) throw typeError('Optimizer', 'a subclass such as Adam or SGD (Optimizer is abstract)', Optimizer);
     this.params = Object.freeze([...params]);
     this.#native = optimizer;
   }

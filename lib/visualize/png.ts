@@ -176,8 +176,17 @@ export function renderMontage(volume: NumericArray, shape: readonly [number, num
  *
  * @param image - Pixels row by row from the top, three bytes per pixel.
  * @returns The PNG file contents.
+ * @throws TypeError when `image` is not an object with integer `width` and `height` and a Uint8Array `data`;
+ *   RangeError when the sizes are below 1 or `data` does not contain `3 * width * height` bytes.
  */
 export function encodePng(image: RgbImage): Buffer {
+  if (image === null || typeof image !== 'object') throw typeError('image', 'an object with `width`, `height` and `data`', image);
+  const width = checkInt('image.width', image.width, 1);
+  const height = checkInt('image.height', image.height, 1);
+  if (!(image.data instanceof Uint8Array)) throw typeError('image.data', 'a Uint8Array', image.data);
+  if (image.data.length !== 3 * width * height) {
+    throw rangeError('image.data', `${3 * width * height} bytes (3 per pixel of a ${width}x${height} image)`, `${image.data.length} bytes`);
+  }
   const png = new pngjs.PNG({ width: image.width, height: image.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   return pngjs.PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, deflateLevel: 6 });
