@@ -2,6 +2,7 @@
 //
 // The shared part of the optimizers: parameter checks and the libtorch optimizer they drive.
 
+import { ErrorCode, withCode } from '../errors.js';
 import { type NativeOptimizer } from '../native.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
@@ -57,6 +58,7 @@ export abstract class Optimizer {
 
   /** Updates every parameter from its gradient; parameters without a gradient are skipped. */
   step(): void {
+    this.#checkParamsLive('step');
     this.#native.step();
   }
 
@@ -67,7 +69,20 @@ export abstract class Optimizer {
    */
   zeroGrad(options?: OptimizerZeroGradOptions): void {
     const setToNone = checkBoolean('options.setToNone', checkOptions<OptimizerZeroGradOptions>('options', options).setToNone ?? true);
+    this.#checkParamsLive('zeroGrad');
     this.#native.zeroGrad(setToNone);
+  }
+
+  /**
+   * Throws an Error with code ERR_TENSOR_DISPOSED when a parameter was disposed, as happens when
+   * its module is disposed. The libtorch optimizer keeps its own references, so it would otherwise
+   * go on updating tensors that no module uses.
+   */
+  #checkParamsLive(method: string): void {
+    const index = this.params.findIndex((param) => param.disposed);
+    if (index === -1) return;
+    const message = `${this.constructor.name}.${method}: params[${index}] was disposed; dispose the optimizer together with its model`;
+    throw withCode(new Error(message), ErrorCode.DISPOSED);
   }
 
   /** Frees the optimizer state (moment estimates, momentum buffers) now. */

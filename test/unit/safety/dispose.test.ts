@@ -173,6 +173,15 @@ describe('disposed modules', () => {
     optimizer.dispose();
   });
 
+  it('fails: an optimizer step after the model was disposed', () => {
+    const model = new Conv2d(1, 1, 3);
+    const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+    model.dispose();
+    expectTensorDisposed(() => optimizer.step(), /Adam\.step: params\[0\] was disposed/);
+    expectTensorDisposed(() => optimizer.zeroGrad(), /Adam\.zeroGrad: params\[0\] was disposed/);
+    optimizer.dispose();
+  });
+
   it('frees the parameters and buffers at once', async () => {
     const start = await liveTensorsAfterGc();
     const model = new UNet({ inChannels: 1, numClasses: 2, baseWidth: 2 });
