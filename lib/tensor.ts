@@ -326,6 +326,13 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
   return native.stack(tensors, dim);
 }
 
+/** Throws a TypeError unless `value` is a function that can be called without `new`. */
+function checkCallback(name: string, value: unknown): void {
+  if (typeof value !== 'function') throw typeError(name, 'a function', value);
+  // Calling a class constructor without `new` throws the engine's own TypeError, so reject it here.
+  if (/^class\b/.test(Function.prototype.toString.call(value))) throw typeError(name, 'a function, not a class', value);
+}
+
 function checkSynchronous(name: string, result: unknown): void {
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
     throw typeError(name, 'a synchronous function (grad mode and tensor scopes do not follow `await`)', result);
@@ -346,7 +353,7 @@ function checkSynchronous(name: string, result: unknown): void {
  * @see https://pytorch.org/docs/stable/generated/torch.no_grad.html
  */
 export function noGrad<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const previous = native.isGradEnabled();
   native.setGradEnabled(false);
   let result: T;
@@ -369,7 +376,7 @@ export function noGrad<T>(fn: () => T): T {
  * @see https://pytorch.org/docs/stable/generated/torch.enable_grad.html
  */
 export function enableGrad<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const previous = native.isGradEnabled();
   native.setGradEnabled(true);
   let result: T;
@@ -418,7 +425,7 @@ function collectTensors(value: unknown, found: Tensor[], seen: Set<object>): voi
  * const lossValue = tidy(() => criterion.forward(model.forward(x), y).item());
  */
 export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const marker = native.scopeBegin();
   let result: T;
   try {
@@ -491,7 +498,7 @@ export interface AutocastOptions {
  */
 export function autocast<T>(dtype: AutocastDType | null, fn: () => T, options?: AutocastOptions): T {
   if (dtype !== null) checkOneOf('dtype', dtype, ['bfloat16', 'float16'] as const);
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const opts = checkOptions<AutocastOptions>('options', options);
   const deviceType = opts.deviceType === undefined ? 'cpu' : checkOneOf('options.deviceType', opts.deviceType, ['cpu', 'cuda'] as const);
   const restoreDType: DType = dtype ?? (deviceType === 'cpu' ? 'bfloat16' : 'float16');

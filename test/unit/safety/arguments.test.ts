@@ -17,6 +17,9 @@ import {
   encodePng,
   functional,
   init,
+  normalizeIntensity,
+  resolveDevice,
+  tidy,
 } from '../../../lib/index.js';
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
@@ -133,5 +136,27 @@ describe('Adam', () => {
   it('rejects: a sparse parameter array of 2^32 - 1 elements', () => {
     const sparse = Object.assign([], { length: 2 ** 32 - 1 });
     expectError(() => new Adam(sparse), TypeError, 'ERR_INVALID_ARG_TYPE', /^params\[0\] must be a Tensor; got undefined/);
+  });
+});
+
+describe('normalizeIntensity', () => {
+  it('rejects: a bigint element in a plain array', () => {
+    expectError(() => normalizeIntensity([1, 2n as never]), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got 2/);
+  });
+
+  it('rejects: an array-like claiming 10^15 elements', () => {
+    expectError(() => normalizeIntensity({ length: 1e15 }), RangeError, 'ERR_OUT_OF_RANGE', /^data\.length must be a length that fits/);
+  });
+});
+
+describe('resolveDevice', () => {
+  it('rejects: a name that is not a string', () => {
+    expectError(() => resolveDevice('cpu', Symbol('device') as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^name must be a string/);
+  });
+});
+
+describe('tidy', () => {
+  it('rejects: a class as the callback', () => {
+    expectError(() => tidy(class Work {} as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^fn must be a function, not a class/);
   });
 });
