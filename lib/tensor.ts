@@ -5,7 +5,7 @@
 // except the ones it returns), `keep`, `manualSeed` and `autocast`.
 
 import { native, type DType, type NativeTensor, type TypedArray } from './native.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions, checkOneOf, isShape, rangeError, typeError } from './validate.js';
+import { checkBoolean, checkEach, checkInt, checkNumber, checkOptions, checkOneOf, isShape, rangeError, typeError } from './validate.js';
 
 /**
  * A libtorch tensor (`at::Tensor`) owned by JavaScript. See {@link NativeTensor} for its methods.
@@ -151,8 +151,11 @@ function isTypedArray(value: unknown): value is TypedArray {
  * @see https://pytorch.org/docs/stable/generated/torch.tensor.html
  */
 export function tensor(data: TypedArray | number[], shape?: number[], options?: TensorOptions): Tensor {
-  if (!isTypedArray(data) && !(Array.isArray(data) && data.every((v) => typeof v === 'number'))) {
-    throw typeError('data', 'a typed array or an array of numbers', data);
+  if (!isTypedArray(data) && !Array.isArray(data)) throw typeError('data', 'a typed array or an array of numbers', data);
+  if (Array.isArray(data)) {
+    checkEach(data, (value) => {
+      if (typeof value !== 'number') throw typeError('data', 'a typed array or an array of numbers', data);
+    });
   }
   const dims = shape === undefined ? [data.length] : checkShape('shape', shape);
   if (shapeSize(dims) !== data.length) {
@@ -292,7 +295,7 @@ export function arange(start: number, end: number, step = 1, options?: TensorOpt
 
 function checkTensorList(name: string, tensors: unknown): Tensor[] {
   if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(name, 'a non-empty array of Tensors', tensors);
-  tensors.forEach((t, i) => checkTensor(`${name}[${i}]`, t));
+  checkEach(tensors, (t, i) => checkTensor(`${name}[${i}]`, t));
   return tensors as Tensor[];
 }
 

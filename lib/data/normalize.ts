@@ -2,7 +2,7 @@
 //
 // Per-volume intensity normalisation: clip to percentiles, then rescale to [0, 1] or z-score.
 
-import { checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkEach, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 
 /** Rescaling that `normalizeIntensity` applies after clipping. */
 export type NormalizeMode = 'minmax' | 'zscore';
@@ -73,7 +73,7 @@ export function normalizeIntensity(data: IntensityArray, options?: NormalizeOpti
  */
 export function percentiles(data: IntensityArray, ps: readonly number[]): number[] {
   if (!Array.isArray(ps)) throw typeError('ps', 'an array of percentiles', ps);
-  ps.forEach((p, i) => checkNumber(`ps[${i}]`, p, 0, 100));
+  checkEach(ps, (p, i) => checkNumber(`ps[${i}]`, p, 0, 100));
   const { values, min, max } = finiteCopy(data);
   if (values.length === 0) return ps.map(() => 0);
   return percentilesOf(values, ps, min, max);

@@ -16,8 +16,14 @@ import {
   SegmentationMetric,
   encodePng,
   functional,
+  cat,
   init,
   normalizeIntensity,
+  percentiles,
+  renderPanels,
+  tensor,
+  zeros,
+  type Tensor,
   resolveDevice,
   tidy,
 } from '../../../lib/index.js';
@@ -158,5 +164,31 @@ describe('resolveDevice', () => {
 describe('tidy', () => {
   it('rejects: a class as the callback', () => {
     expectError(() => tidy(class Work {} as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^fn must be a function, not a class/);
+  });
+});
+
+describe('sparse arrays', () => {
+  // Each array claims 2^32 - 1 elements and has none, so a check that steps through every index
+  // runs for minutes; the checks stop at the first hole instead.
+  const sparse = (): unknown[] => Object.assign([], { length: 2 ** 32 - 1 });
+
+  it('rejects: a sparse shape', () => {
+    expectError(() => zeros(sparse() as number[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^shape must be an array of non-negative integers/);
+  });
+
+  it('rejects: sparse tensor data', () => {
+    expectError(() => tensor(sparse() as number[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^data must be a typed array or an array of numbers; got an array of length 4294967295/);
+  });
+
+  it('rejects: a sparse tensor list', () => {
+    expectError(() => cat(sparse() as Tensor[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^tensors\[0\] must be a Tensor; got undefined/);
+  });
+
+  it('rejects: sparse percentiles', () => {
+    expectError(() => percentiles([1, 2], sparse() as number[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^ps\[0\] must be a number; got undefined/);
+  });
+
+  it('rejects: sparse panels', () => {
+    expectError(() => renderPanels(sparse() as never, 2, 2), TypeError, 'ERR_INVALID_ARG_TYPE', /^panels\[0\]/);
   });
 });
