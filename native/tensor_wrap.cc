@@ -142,7 +142,7 @@ void TensorWrap::Release() {
 
 void TensorWrap::Dispose() { Release(); }
 
-const at::Tensor& TensorWrap::tensor(const char* function) const {
+at::Tensor TensorWrap::tensor(const char* function) const {
   MEDUNET_CHECK(!disposed_, kTensorDisposed, function, ": the tensor was disposed; it can no longer be used");
   return tensor_;
 }

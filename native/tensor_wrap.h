@@ -29,8 +29,11 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap>, public ScopedHandle {
   ~TensorWrap() override;
 
   bool disposed() const { return disposed_; }
-  /// The tensor; throws kTensorDisposed naming `function` after dispose().
-  const at::Tensor& tensor(const char* function) const;
+  /// A new reference to the tensor; throws kTensorDisposed naming `function` after dispose().
+  /// Returning a reference-counted copy, not a reference to the member, keeps the tensor alive
+  /// for the rest of a native call even if JavaScript that the call runs (an array getter, a
+  /// Proxy trap) disposes this handle.
+  at::Tensor tensor(const char* function) const;
   /// Releases the tensor now; later calls do nothing.
   void Dispose();
   void DisposeFromScope() override { Dispose(); }

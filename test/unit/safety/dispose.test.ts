@@ -136,6 +136,38 @@ describe('disposed tensors', () => {
   });
 });
 
+describe('tensors disposed during a call', () => {
+  /** Returns `[first, second]` whose second element disposes `tensor` when it is read. */
+  function disposingPair(tensor: Tensor, first: number, second: number): number[] {
+    const pair = [first];
+    Object.defineProperty(pair, 1, {
+      get() {
+        tensor.dispose();
+        return second;
+      },
+      enumerable: true,
+    });
+    return pair;
+  }
+
+  it('finishes a call whose argument disposes the receiver', () => {
+    const x = ones([4]);
+    const y = x.reshape(disposingPair(x, 2, 2));
+    expect(x.disposed).toBe(true);
+    expect(y.shape).toEqual([2, 2]);
+    expect(Array.from(y.data() as Float32Array)).toEqual([1, 1, 1, 1]);
+    y.dispose();
+  });
+
+  it('finishes a reduction whose dims dispose the receiver', () => {
+    const x = ones([2, 3]);
+    const total = x.sum(disposingPair(x, 0, 1));
+    expect(x.disposed).toBe(true);
+    expect(total.item()).toBe(6);
+    total.dispose();
+  });
+});
+
 describe('disposed modules', () => {
   it('fails: every method that reaches the tensors', () => {
     const model = new Sequential(new Conv2d(1, 2, 3, { padding: 1 }), new ReLU());
