@@ -18,6 +18,7 @@ import {
   functional,
   cat,
   init,
+  insertSlice,
   normalizeIntensity,
   percentiles,
   renderPanels,
@@ -190,5 +191,12 @@ describe('sparse arrays', () => {
 
   it('rejects: sparse panels', () => {
     expectError(() => renderPanels(sparse() as never, 2, 2), TypeError, 'ERR_INVALID_ARG_TYPE', /^panels\[0\]/);
+  });
+});
+
+describe('insertSlice', () => {
+  it('rejects: sparse dims', () => {
+    const dims = Object.assign([], { length: 2 ** 32 - 1 }) as number[];
+    expectError(() => insertSlice(new Float32Array(1), dims, 'axial', 0, [0]), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims\[0\] must be an integer; got undefined/);
   });
 });
