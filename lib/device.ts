@@ -26,6 +26,7 @@ export type DeviceSpec = 'cpu' | 'cuda' | `cuda:${number}` | 'auto';
  * @see https://pytorch.org/docs/stable/tensor_attributes.html#torch.device
  */
 export function resolveDevice(spec: DeviceSpec | string = 'auto', name = 'device'): string {
+  if (typeof name !== 'string') throw typeError('name', 'a string', name);
   if (typeof spec !== 'string') throw typeError(name, "'cpu', 'cuda', 'cuda:N' or 'auto'", spec);
   if (spec === 'cpu') return 'cpu';
   if (spec === 'auto') return native.cudaIsAvailable() ? 'cuda:0' : 'cpu';

@@ -11,10 +11,16 @@ export const ErrorCode = {
   OUT_OF_RANGE: 'ERR_OUT_OF_RANGE',
   /** A libtorch operation failed (thrown as Error). */
   TORCH: 'ERR_TORCH',
-  /** A tensor, module or optimizer was used after `dispose()`. */
+  /** A tensor or optimizer was used after `dispose()` (thrown as Error). */
   DISPOSED: 'ERR_TENSOR_DISPOSED',
   /** A tensor or optimizer is in use by an off-thread step; await that step first (thrown as Error). */
   BUSY: 'ERR_TENSOR_BUSY',
+  /** A module was used after `dispose()` (thrown as Error). */
+  MODULE_DISPOSED: 'ERR_MODULE_DISPOSED',
+  /** A method was called in a state that does not allow it, such as compute() before update() (thrown as Error). */
+  INVALID_STATE: 'ERR_INVALID_STATE',
+  /** A base-class method that subclasses must override was called (thrown as Error). */
+  NOT_IMPLEMENTED: 'ERR_NOT_IMPLEMENTED',
   /** CUDA was requested but this build or machine has none. */
   CUDA_UNAVAILABLE: 'ERR_CUDA_UNAVAILABLE',
   /** A NIfTI file could not be read or written. */
@@ -38,11 +44,22 @@ export function withCode<E extends Error>(error: E, code: ErrorCodeValue): E & {
   return Object.assign(error, { code });
 }
 
+/** Throws a TypeError unless the path and the reason of a file error are strings. */
+function checkErrorArguments(path: unknown, reason: unknown): void {
+  // validate.ts imports this module, so the message is built here in the same shape.
+  for (const [name, value] of [['path', path], ['reason', reason]] as const) {
+    if (typeof value !== 'string') {
+      throw withCode(new TypeError(`${name} must be a string; got ${value === null ? 'null' : typeof value}`), ErrorCode.INVALID_ARG_TYPE);
+    }
+  }
+}
+
 /** A failure to read or write a NIfTI file; the message starts with the file's path. */
 export class NiftiError extends Error {
   readonly code = ErrorCode.NIFTI;
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    checkErrorArguments(path, reason);
     super(`${path}: ${reason}`, options);
     this.name = 'NiftiError';
     this.path = path;
@@ -54,6 +71,7 @@ export class CheckpointError extends Error {
   readonly code = ErrorCode.CHECKPOINT;
   readonly path: string;
   constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    checkErrorArguments(path, reason);
     super(`${path}: ${reason}`, options);
     this.name = 'CheckpointError';
     this.path = path;

@@ -68,7 +68,24 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 
-/** Live tensor handles and their bytes by device. */
+/**
+ * Counts the live tensor handles and the native memory behind them.
+ *
+ * `liveTensors` counts handles that are neither disposed nor finalised: every view, alias and
+ * `.grad` read is a handle of its own. `cpuBytes` and `cudaBytes` add up the storages those
+ * handles keep alive, each storage once however many handles share it, so a view of a large
+ * tensor counts the whole storage for as long as the view lives. Memory that libtorch keeps
+ * without a JavaScript handle is not counted: gradients stored on parameters (until `.grad` is
+ * read), autograd graphs, optimizer state and allocator caches.
+ * A dropped handle stays counted until garbage collection finalises it, which Node does on the
+ * event loop after the collection, so call `dispose()` or use `tidy` in synchronous loops.
+ *
+ * @returns `liveTensors`, `cpuBytes` and `cudaBytes`.
+ * @example
+ * const before = memoryStats().liveTensors;
+ * tidy(() => model.forward(x).sum().item());
+ * memoryStats().liveTensors === before; // true
+ */
 export function memoryStats(): { liveTensors: number; cpuBytes: number; cudaBytes: number } {
   return native.memoryStats();
 }

@@ -129,6 +129,8 @@ export interface NativeTensor {
 
   /** Frees the native memory now; idempotent. */
   dispose(): void;
+  /** Calls `dispose()`, so that `using x = zeros([2])` frees `x` at the end of its block. */
+  [Symbol.dispose](): void;
   /** A short description such as `Tensor[2, 1, 64, 64] float32 cpu`. */
   toString(): string;
 }

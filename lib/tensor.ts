@@ -5,7 +5,7 @@
 // except the ones it returns), `keep`, `manualSeed` and `autocast`.
 
 import { native, type DType, type NativeTensor, type TypedArray } from './native.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions, checkOneOf, isShape, rangeError, typeError } from './validate.js';
+import { checkBoolean, checkEach, checkInt, checkNumber, checkOptions, checkOneOf, isShape, rangeError, typeError } from './validate.js';
 
 /**
  * A libtorch tensor (`at::Tensor`) owned by JavaScript. See {@link NativeTensor} for its methods.
@@ -21,6 +21,22 @@ export type Tensor = NativeTensor;
 export const Tensor = native.Tensor as unknown as abstract new (...args: never[]) => NativeTensor;
 
 export type { DType, TypedArray };
+
+// Node 20 releases before 20.4 lack the well-known `Symbol.dispose`. Define it the way
+// TypeScript's `using` helper and the usual polyfills look it up, leaving a native one in place.
+if (typeof Symbol.dispose !== 'symbol') {
+  Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('Symbol.dispose'), configurable: false, writable: false });
+}
+
+// `using x = zeros([2])` disposes `x` at the end of the block, as `x.dispose()` would.
+Object.defineProperty(native.Tensor.prototype, Symbol.dispose, {
+  value: function disposeTensor(this: NativeTensor): void {
+    this.dispose();
+  },
+  writable: true,
+  configurable: true,
+  enumerable: false,
+});
 
 /** Every dtype name that tensors accept, as in PyTorch (`torch.float32` is `'float32'`). */
 export const DTYPES: readonly DType[] = [
@@ -135,8 +151,11 @@ function isTypedArray(value: unknown): value is TypedArray {
  * @see https://pytorch.org/docs/stable/generated/torch.tensor.html
  */
 export function tensor(data: TypedArray | number[], shape?: number[], options?: TensorOptions): Tensor {
-  if (!isTypedArray(data) && !(Array.isArray(data) && data.every((v) => typeof v === 'number'))) {
-    throw typeError('data', 'a typed array or an array of numbers', data);
+  if (!isTypedArray(data) && !Array.isArray(data)) throw typeError('data', 'a typed array or an array of numbers', data);
+  if (Array.isArray(data)) {
+    checkEach(data, (value) => {
+      if (typeof value !== 'number') throw typeError('data', 'a typed array or an array of numbers', data);
+    });
   }
   const dims = shape === undefined ? [data.length] : checkShape('shape', shape);
   if (shapeSize(dims) !== data.length) {
@@ -276,7 +295,7 @@ export function arange(start: number, end: number, step = 1, options?: TensorOpt
 
 function checkTensorList(name: string, tensors: unknown): Tensor[] {
   if (!Array.isArray(tensors) || tensors.length === 0) throw typeError(name, 'a non-empty array of Tensors', tensors);
-  tensors.forEach((t, i) => checkTensor(`${name}[${i}]`, t));
+  checkEach(tensors, (t, i) => checkTensor(`${name}[${i}]`, t));
   return tensors as Tensor[];
 }
 
@@ -310,6 +329,13 @@ export function stack(tensors: Tensor[], dim = 0): Tensor {
   return native.stack(tensors, dim);
 }
 
+/** Throws a TypeError unless `value` is a function that can be called without `new`. */
+function checkCallback(name: string, value: unknown): void {
+  if (typeof value !== 'function') throw typeError(name, 'a function', value);
+  // Calling a class constructor without `new` throws the engine's own TypeError, so reject it here.
+  if (/^class\b/.test(Function.prototype.toString.call(value))) throw typeError(name, 'a function, not a class', value);
+}
+
 function checkSynchronous(name: string, result: unknown): void {
   if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
     throw typeError(name, 'a synchronous function (grad mode and tensor scopes do not follow `await`)', result);
@@ -330,7 +356,7 @@ function checkSynchronous(name: string, result: unknown): void {
  * @see https://pytorch.org/docs/stable/generated/torch.no_grad.html
  */
 export function noGrad<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const previous = native.isGradEnabled();
   native.setGradEnabled(false);
   let result: T;
@@ -353,7 +379,7 @@ export function noGrad<T>(fn: () => T): T {
  * @see https://pytorch.org/docs/stable/generated/torch.enable_grad.html
  */
 export function enableGrad<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const previous = native.isGradEnabled();
   native.setGradEnabled(true);
   let result: T;
@@ -402,7 +428,7 @@ function collectTensors(value: unknown, found: Tensor[], seen: Set<object>): voi
  * const lossValue = tidy(() => criterion.forward(model.forward(x), y).item());
  */
 export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const marker = native.scopeBegin();
   let result: T;
   try {
@@ -475,7 +501,7 @@ export interface AutocastOptions {
  */
 export function autocast<T>(dtype: AutocastDType | null, fn: () => T, options?: AutocastOptions): T {
   if (dtype !== null) checkOneOf('dtype', dtype, ['bfloat16', 'float16'] as const);
-  if (typeof fn !== 'function') throw typeError('fn', 'a function', fn);
+  checkCallback('fn', fn);
   const opts = checkOptions<AutocastOptions>('options', options);
   const deviceType = opts.deviceType === undefined ? 'cpu' : checkOneOf('options.deviceType', opts.deviceType, ['cpu', 'cuda'] as const);
   const restoreDType: DType = dtype ?? (deviceType === 'cpu' ? 'bfloat16' : 'float16');

@@ -40,7 +40,22 @@ export function isNonNegativeInt(value: unknown): value is number {
 }
 
 export function isShape(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isNonNegativeInt);
+  if (!Array.isArray(value)) return false;
+  // An index loop, not every(): see checkEach.
+  for (let i = 0; i < value.length; i++) if (!isNonNegativeInt(value[i])) return false;
+  return true;
+}
+
+/**
+ * Calls `check` on each element of `array` in index order, reading holes as undefined, and
+ * returns the results. Array methods such as every(), forEach() and map() skip holes but still
+ * step through every index, so on a sparse array that claims billions of elements they run for
+ * minutes. This loop stops at the first element that `check` rejects by throwing.
+ */
+export function checkEach<T>(array: readonly unknown[], check: (value: unknown, index: number) => T): T[] {
+  const results: T[] = [];
+  for (let i = 0; i < array.length; i++) results.push(check(array[i], i));
+  return results;
 }
 
 /**

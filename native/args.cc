@@ -75,7 +75,7 @@ void ArgReader::FailRange(const std::string& name, const std::string& expected, 
   MEDUNET_THROW(kOutOfRange, function_, ": ", name, " must be ", expected, "; got ", got);
 }
 
-const at::Tensor& ArgReader::TensorValue(const Napi::Value& value, const std::string& name) const {
+at::Tensor ArgReader::TensorValue(const Napi::Value& value, const std::string& name) const {
   TensorWrap* handle = TensorWrap::FromValue(value);
   if (handle == nullptr) FailType(name, "a Tensor", value);
   MEDUNET_CHECK(!handle->disposed(), kTensorDisposed, function_, ": ", name,
@@ -83,7 +83,7 @@ const at::Tensor& ArgReader::TensorValue(const Napi::Value& value, const std::st
   return handle->tensor(function_);
 }
 
-const at::Tensor& ArgReader::Tensor(size_t index, const char* name) const { return TensorValue(At(index), name); }
+at::Tensor ArgReader::Tensor(size_t index, const char* name) const { return TensorValue(At(index), name); }
 
 at::Tensor ArgReader::OptionalTensor(size_t index, const char* name) const {
   if (IsNullish(index)) return at::Tensor();

@@ -43,7 +43,9 @@ class ArgReader {
   /// True when the argument is absent, undefined or null.
   bool IsNullish(size_t index) const;
 
-  const at::Tensor& Tensor(size_t index, const char* name) const;
+  /// A new reference to the tensor, so that the call keeps it alive even if reading a later
+  /// argument runs JavaScript that disposes the handle.
+  at::Tensor Tensor(size_t index, const char* name) const;
   /// An undefined tensor for null or undefined.
   at::Tensor OptionalTensor(size_t index, const char* name) const;
   std::vector<at::Tensor> TensorList(size_t index, const char* name) const;
@@ -75,7 +77,7 @@ class ArgReader {
   int64_t IntValue(const Napi::Value& value, const std::string& name) const;
   double NumberValue(const Napi::Value& value, const std::string& name) const;
   bool BoolValue(const Napi::Value& value, const std::string& name) const;
-  const at::Tensor& TensorValue(const Napi::Value& value, const std::string& name) const;
+  at::Tensor TensorValue(const Napi::Value& value, const std::string& name) const;
 
   /// Throws a TypeError (ERR_INVALID_ARG_TYPE) or RangeError (ERR_OUT_OF_RANGE) in the common shape.
   [[noreturn]] void FailType(const std::string& name, const char* expected, const Napi::Value& value) const;

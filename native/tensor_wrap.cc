@@ -153,7 +153,7 @@ void TensorWrap::Rebind(at::Tensor tensor) {
   tensor_ = std::move(tensor);
 }
 
-const at::Tensor& TensorWrap::tensor(const char* function) const {
+at::Tensor TensorWrap::tensor(const char* function) const {
   MEDUNET_CHECK(!disposed_, kTensorDisposed, function, ": the tensor was disposed; it can no longer be used");
   MEDUNET_CHECK(data_->lent.empty() || data_->lent.count(tensor_.unsafeGetTensorImpl()) == 0, kTensorBusy, function,
                 ": the tensor is in use by an off-thread step (trainStepAsync, trainModel or predictVolume); "

@@ -29,9 +29,12 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap>, public ScopedHandle {
   ~TensorWrap() override;
 
   bool disposed() const { return disposed_; }
-  /// The tensor; throws kTensorDisposed naming `function` after dispose(), and kTensorBusy
-  /// while this environment has lent the tensor to another thread.
-  const at::Tensor& tensor(const char* function) const;
+  /// A new reference to the tensor; throws kTensorDisposed naming `function` after dispose(), and
+  /// kTensorBusy while this environment has lent the tensor to another thread. Returning a
+  /// reference-counted copy, not a reference to the member, keeps the tensor alive for the rest of
+  /// a native call even if JavaScript that the call runs (an array getter, a Proxy trap) disposes
+  /// this handle.
+  at::Tensor tensor(const char* function) const;
   /// Points the handle at `tensor` in place of its own, keeping its scope membership; the
   /// handles of a model rebuilt on another thread adopt shared tensors this way.
   void Rebind(at::Tensor tensor);

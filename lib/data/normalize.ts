@@ -2,7 +2,7 @@
 //
 // Per-volume intensity normalisation: clip to percentiles, then rescale to [0, 1] or z-score.
 
-import { checkNumber, checkOneOf, checkOptions, typeError } from '../validate.js';
+import { checkEach, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 
 /** Rescaling that `normalizeIntensity` applies after clipping. */
 export type NormalizeMode = 'minmax' | 'zscore';
@@ -73,7 +73,7 @@ export function normalizeIntensity(data: IntensityArray, options?: NormalizeOpti
  */
 export function percentiles(data: IntensityArray, ps: readonly number[]): number[] {
   if (!Array.isArray(ps)) throw typeError('ps', 'an array of percentiles', ps);
-  ps.forEach((p, i) => checkNumber(`ps[${i}]`, p, 0, 100));
+  checkEach(ps, (p, i) => checkNumber(`ps[${i}]`, p, 0, 100));
   const { values, min, max } = finiteCopy(data);
   if (values.length === 0) return ps.map(() => 0);
   return percentilesOf(values, ps, min, max);
@@ -84,12 +84,21 @@ function finiteCopy(data: IntensityArray): { values: Float32Array; min: number; 
   if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
     throw typeError('data', 'an array of intensities', data);
   }
-  const values = new Float32Array(data.length);
+  const length = data.length;
+  if (!Number.isSafeInteger(length) || length < 0) throw rangeError('data.length', 'a non-negative integer', length);
+  let values: Float32Array;
+  try {
+    values = new Float32Array(length);
+  } catch {
+    throw rangeError('data.length', 'a length that fits in a Float32Array', length);
+  }
   const isBig = data instanceof BigInt64Array || data instanceof BigUint64Array;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const raw = isBig ? Number((data as BigInt64Array)[i]!) : (data as ArrayLike<number>)[i]!;
+    // Math.fround converts other element types to numbers but throws on these two.
+    if (typeof raw === 'bigint' || typeof raw === 'symbol') throw typeError(`data[${i}]`, 'a number', raw);
     // Values beyond the float32 range round to Infinity, so test after rounding.
     let value = Math.fround(raw);
     if (!Number.isFinite(value)) value = 0;

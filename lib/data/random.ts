@@ -5,7 +5,13 @@
 
 import { randomBytes } from 'node:crypto';
 
-import { checkInt, checkNumber, typeError } from '../validate.js';
+import { checkInt, checkNumber, rangeError, typeError } from '../validate.js';
+
+/**
+ * Maximum array length that `shuffle` accepts. V8 keeps a dense array in one FixedArray of at most 1 GiB,
+ * just under 2^27 elements on 64-bit builds, so any longer array is sparse.
+ */
+const MAX_DENSE_ARRAY_LENGTH = 2 ** 27;
 
 /**
  * splitmix32: a 32-bit mixing step used to expand seeds into generator state. Each call
@@ -121,9 +127,15 @@ export class Random {
     return radius * Math.cos(2 * Math.PI * v);
   }
 
-  /** Shuffles `array` in place (Fisher-Yates) and returns it. */
+  /**
+   * Shuffles `array` in place (Fisher-Yates) and returns it.
+   *
+   * @throws RangeError for an array longer than 2^27 elements: such an array is sparse, and
+   *   shuffling it would write every index and exhaust the heap.
+   */
   shuffle<T>(array: T[]): T[] {
     if (!Array.isArray(array)) throw typeError('array', 'an array', array);
+    if (array.length > MAX_DENSE_ARRAY_LENGTH) throw rangeError('array', `an array of at most ${MAX_DENSE_ARRAY_LENGTH} elements`, array);
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const swap = array[i]!;

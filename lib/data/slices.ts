@@ -3,7 +3,7 @@
 // 2D slices of 3D volumes stored with x fastest, then y, then z (the NIfTI voxel order).
 
 import { ErrorCode, withCode } from '../errors.js';
-import { checkInt, rangeError, typeError } from '../validate.js';
+import { checkEach, checkInt, rangeError, typeError } from '../validate.js';
 
 /** Anatomical plane names for the voxel axes 0 (x), 1 (y) and 2 (z), or the axis number itself. */
 export type Axis = 'sagittal' | 'coronal' | 'axial' | 0 | 1 | 2;
@@ -46,7 +46,7 @@ export function resolveAxis(axis: unknown, name = 'axis'): 0 | 1 | 2 {
  */
 export function spatialDims(dims: unknown, name = 'dims'): [number, number, number] {
   if (!Array.isArray(dims) || dims.length < 2) throw typeError(name, 'an array of at least 2 sizes', dims);
-  dims.forEach((size, axis) => checkInt(`${name}[${axis}]`, size, 1));
+  checkEach(dims, (size, axis) => checkInt(`${name}[${axis}]`, size, 1));
   if (dims.slice(3).some((size) => size !== 1)) {
     throw rangeError(name, 'a 3D volume (sizes after the third must be 1)', dims);
   }

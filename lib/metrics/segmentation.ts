@@ -3,6 +3,7 @@
 // Overlap metrics on hard labels: Dice (F1) and Jaccard (intersection over union), per class and
 // averaged, for one batch or accumulated over a whole data set.
 
+import { ErrorCode, withCode } from '../errors.js';
 import { checkTensor, formatShape, isTensor, noGrad, tidy, type Tensor, type TypedArray } from '../tensor.js';
 import { checkBoolean, checkInt, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
 
@@ -189,10 +190,12 @@ export class SegmentationMetric {
    * Returns Dice and Jaccard over everything added since construction or `reset()`. A label
    * absent from both prediction and target scores 1 on both.
    *
-   * @throws Error when no batch was added.
+   * @throws Error with code ERR_INVALID_STATE when no batch was added.
    */
   compute(): SegmentationScores {
-    if (this.#predicted.length === 0) throw new Error('SegmentationMetric.compute() needs at least one update() first');
+    if (this.#predicted.length === 0) {
+      throw withCode(new Error('SegmentationMetric.compute() needs at least one update() first'), ErrorCode.INVALID_STATE);
+    }
     const perClass: ClassScore[] = this.#predicted.map((predicted, label) => {
       const actual = this.#actual[label] as number;
       const intersection = this.#intersection[label] as number;

@@ -162,9 +162,11 @@ export function maxPool2d(input: Tensor, kernelSize: Size2, options?: MaxPool2dO
   return native.maxPool2d(input, kernel, stride, padding, dilation, checkBoolean('options.ceilMode', opts.ceilMode ?? false));
 }
 
-/** PyTorch rejects pooling padding above half the kernel size. */
-export function checkPoolPadding(padding: [number, number], kernel: [number, number]): void {
-  if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
+/** Throws a RangeError for pooling padding above half the kernel size, which PyTorch rejects. */
+export function checkPoolPadding(padding: Size2, kernelSize: Size2): void {
+  const pair = toPair('padding', padding, 0);
+  const kernel = toPair('kernelSize', kernelSize, 1);
+  if (pair[0] > kernel[0] / 2 || pair[1] > kernel[1] / 2) {
     throw rangeError('padding', `at most half of \`kernelSize\` ${formatShape(kernel)}`, padding);
   }
 }

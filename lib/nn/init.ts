@@ -4,7 +4,7 @@
 // recording gradients, and returns it.
 
 import { checkTensor, formatShape, noGrad, type Tensor } from '../tensor.js';
-import { checkNumber, checkOneOf, checkOptions, rangeError } from '../validate.js';
+import { checkNumber, checkOneOf, checkOptions, isShape, rangeError, typeError } from '../validate.js';
 
 /**
  * Returns `[fanIn, fanOut]` of a weight shape as PyTorch computes them: `fanIn = size(1) * k`
@@ -16,6 +16,7 @@ import { checkNumber, checkOneOf, checkOptions, rangeError } from '../validate.j
  * @see https://pytorch.org/docs/stable/nn.init.html
  */
 export function calculateFanInAndFanOut(shape: readonly number[]): [number, number] {
+  if (!isShape(shape)) throw typeError('shape', 'an array of non-negative integers', shape);
   if (shape.length < 2) {
     throw rangeError('shape', 'a shape with at least 2 dimensions to compute fan in and fan out', [...shape]);
   }

@@ -68,6 +68,37 @@ export class Module {
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, Module>();
+  #disposed = false;
+
+  constructor() {
+    // `forward` is overridden by every subclass, so the base class cannot check for disposal
+    // inside it. The instance gets an own `forward` that checks first and then calls the
+    // subclass's method, which the prototype chain already resolves while this constructor runs.
+    const module = this;
+    const subclassForward = this.forward;
+    Object.defineProperty(this, 'forward', {
+      // Named `forward` so that stack traces read `Conv2d.forward`.
+      value: function forward(...inputs: Tensor[]): Tensor {
+        module.#checkLive('forward');
+        return subclassForward.apply(module, inputs);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+
+  /** True once `dispose()` ran on this module or on a module that contains it. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Throws an Error with code ERR_MODULE_DISPOSED after `dispose()`. */
+  #checkLive(method: string): void {
+    if (!this.#disposed) return;
+    const message = `${this.constructor.name}.${method}: the module was disposed; it can no longer be used`;
+    throw withCode(new Error(message), ErrorCode.MODULE_DISPOSED);
+  }
 
   /**
    * Computes the module's output. The base class has no computation and throws.
@@ -77,7 +108,7 @@ export class Module {
    */
   forward(...inputs: Tensor[]): Tensor {
     void inputs;
-    throw new Error(`${this.constructor.name}.forward is not implemented; subclasses override it`);
+    throw withCode(new Error(`${this.constructor.name}.forward is not implemented; subclasses override it`), ErrorCode.NOT_IMPLEMENTED);
   }
 
   /**
@@ -89,6 +120,7 @@ export class Module {
    * @returns The tensor (or null).
    */
   registerParameter(name: string, value: Tensor | null): Tensor | null {
+    this.#checkLive('registerParameter');
     checkMemberName('name', name);
     if (value !== null) keep(checkTensor('value', value));
     this.#checkFree(name, this.#parameters);
@@ -106,6 +138,7 @@ export class Module {
    * @returns The tensor (or null).
    */
   registerBuffer(name: string, value: Tensor | null, options?: { persistent?: boolean }): Tensor | null {
+    this.#checkLive('registerBuffer');
     checkMemberName('name', name);
     if (value !== null) keep(checkTensor('value', value));
     const persistent = checkOptions<{ persistent: boolean }>('options', options).persistent ?? true;
@@ -124,6 +157,7 @@ export class Module {
    * @returns The child.
    */
   registerModule<M extends Module>(name: string, module: M): M {
+    this.#checkLive('registerModule');
     checkMemberName('name', name);
     if (!(module instanceof Module)) throw typeError('module', 'a Module', module);
     this.#checkFree(name, this.#modules);
@@ -142,6 +176,7 @@ export class Module {
    * @param name - As given to `registerParameter`.
    */
   getParameter(name: string): Tensor {
+    this.#checkLive('getParameter');
     const value = this.#parameters.get(name);
     if (value === undefined || value === null) throw rangeError('name', `a parameter of ${this.constructor.name}`, name);
     return value;
@@ -149,12 +184,14 @@ export class Module {
 
   /** Returns the parameter registered as `name`, or null when it was registered as null. */
   getOptionalParameter(name: string): Tensor | null {
+    this.#checkLive('getOptionalParameter');
     if (!this.#parameters.has(name)) throw rangeError('name', `a parameter of ${this.constructor.name}`, name);
     return this.#parameters.get(name) ?? null;
   }
 
   /** Returns the buffer registered as `name`, or null when it was registered as null. */
   getBuffer(name: string): Tensor | null {
+    this.#checkLive('getBuffer');
     if (!this.#buffers.has(name)) throw rangeError('name', `a buffer of ${this.constructor.name}`, name);
     return this.#buffers.get(name) ?? null;
   }
@@ -181,6 +218,7 @@ export class Module {
    * The root's name is `prefix` (default '').
    */
   namedModules(prefix = ''): Array<[string, Module]> {
+    if (typeof prefix !== 'string') throw typeError('prefix', 'a string', prefix);
     const found: Array<[string, Module]> = [];
     const seen = new Set<Module>();
     const visit = (module: Module, name: string): void => {
@@ -206,6 +244,8 @@ export class Module {
    * @param recurse - Include descendants' parameters; default true.
    */
   namedParameters(prefix = '', recurse = true): Array<[string, Tensor]> {
+    this.#checkLive('namedParameters');
+    checkBoolean('recurse', recurse);
     return this.#namedMembers((module) => module.#parameters, prefix, recurse, false);
   }
 
@@ -216,6 +256,8 @@ export class Module {
 
   /** Buffers with their dotted names, each tensor once; null placeholders are skipped. */
   namedBuffers(prefix = '', recurse = true): Array<[string, Tensor]> {
+    this.#checkLive('namedBuffers');
+    checkBoolean('recurse', recurse);
     return this.#namedMembers((module) => module.#buffers, prefix, recurse, false);
   }
 
@@ -252,6 +294,7 @@ export class Module {
    * @returns This module.
    */
   train(mode = true): this {
+    this.#checkLive('train');
     checkBoolean('mode', mode);
     for (const module of this.modules()) module.training = mode;
     return this;
@@ -274,6 +317,7 @@ export class Module {
    * @throws Error with code ERR_CUDA_UNAVAILABLE when the device is absent.
    */
   to(device: string): this {
+    this.#checkLive('to');
     const target = resolveDevice(device);
     noGrad(() => {
       for (const module of this.modules()) {
@@ -311,6 +355,7 @@ export class Module {
    * @param options - `setToNone` (default true): drop the gradients; false fills them with zeros.
    */
   zeroGrad(options?: ZeroGradOptions): void {
+    this.#checkLive('zeroGrad');
     const setToNone = checkOptions<ZeroGradOptions>('options', options).setToNone ?? true;
     checkBoolean('options.setToNone', setToNone);
     for (const parameter of this.parameters()) {
@@ -336,6 +381,7 @@ export class Module {
    * @see https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.state_dict
    */
   stateDict(options?: StateDictOptions): StateDict {
+    this.#checkLive('stateDict');
     const keepVars = checkOptions<StateDictOptions>('options', options).keepVars ?? false;
     checkBoolean('options.keepVars', keepVars);
     const result: StateDict = new Map();
@@ -365,6 +411,7 @@ export class Module {
    * @see https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.load_state_dict
    */
   loadStateDict(stateDict: StateDict | Record<string, Tensor>, options?: LoadStateDictOptions): IncompatibleKeys {
+    this.#checkLive('loadStateDict');
     const source = toEntries(stateDict);
     const strict = checkOptions<LoadStateDictOptions>('options', options).strict ?? true;
     checkBoolean('options.strict', strict);
@@ -401,11 +448,26 @@ export class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Frees the native memory of every parameter and buffer now; the module is unusable afterwards. */
+  /**
+   * Frees the native memory of every parameter and buffer of this module and its descendants now.
+   * Afterwards `forward`, `parameters()`, `to()`, `stateDict()`, `loadStateDict()` and the other
+   * methods that reach the tensors throw an Error with code ERR_MODULE_DISPOSED. Calling it again
+   * does nothing.
+   *
+   * @example
+   * model.dispose();
+   * model.forward(x); // throws Error with code ERR_MODULE_DISPOSED
+   */
   dispose(): void {
     for (const module of this.modules()) {
+      module.#disposed = true;
       for (const value of [...module.#parameters.values(), ...module.#buffers.values()]) value?.dispose();
     }
+  }
+
+  /** Calls {@link dispose}, so that `using model = new UNet(...)` frees the module at the end of its block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 

@@ -2,6 +2,7 @@
 //
 // The shared part of the optimizers: parameter checks and the libtorch optimizer they drive.
 
+import { ErrorCode, withCode } from '../errors.js';
 import { type NativeOptimizer } from '../native.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
@@ -14,17 +15,23 @@ export interface OptimizerZeroGradOptions {
 
 /** Checks an optimizer's parameter list as PyTorch does: non-empty, leaf tensors, each once. */
 export function checkParams(params: unknown): Tensor[] {
-  const list = params !== null && typeof params === 'object' && Symbol.iterator in params ? [...(params as Iterable<unknown>)] : null;
-  if (list === null) throw typeError('params', 'an iterable of Tensors, such as `model.parameters()`', params);
-  if (list.length === 0) throw rangeError('params', 'a non-empty list (the optimizer got no parameters)', list);
+  if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) {
+    throw typeError('params', 'an iterable of Tensors, such as `model.parameters()`', params);
+  }
+  // Each element is checked as it arrives, so a sparse array claiming billions of elements fails
+  // at its first hole instead of being copied whole.
+  const list: Tensor[] = [];
   const seen = new Set<Tensor>();
-  list.forEach((value, i) => {
+  for (const value of params as Iterable<unknown>) {
+    const i = list.length;
     if (!isTensor(value)) throw typeError(`params[${i}]`, 'a Tensor', value);
     if (!value.isLeaf) throw rangeError(`params[${i}]`, 'a leaf tensor (an optimizer cannot update a computed tensor)', value.toString());
     if (seen.has(value)) throw rangeError(`params[${i}]`, 'a tensor that appears once in `params`', value.toString());
     seen.add(value);
-  });
-  return list as Tensor[];
+    list.push(value);
+  }
+  if (list.length === 0) throw rangeError('params', 'a non-empty list (the optimizer got no parameters)', list);
+  return list;
 }
 
 const nativeOptimizers = new WeakMap<Optimizer, NativeOptimizer>();
@@ -45,6 +52,8 @@ export abstract class Optimizer {
   readonly #native: NativeOptimizer;
 
   protected constructor(params: Tensor[], optimizer: NativeOptimizer) {
+    // TypeScript forbids `new Optimizer()`, but JavaScript callers can still reach this.
+    if (new.target === Optimizer) throw typeError('Optimizer', 'a subclass such as Adam or SGD (Optimizer is abstract)', Optimizer);
     this.params = Object.freeze([...params]);
     this.#native = optimizer;
     nativeOptimizers.set(this, optimizer);
@@ -61,6 +70,7 @@ export abstract class Optimizer {
 
   /** Updates every parameter from its gradient; parameters without a gradient are skipped. */
   step(): void {
+    this.#checkParamsLive('step');
     this.#native.step();
   }
 
@@ -71,7 +81,20 @@ export abstract class Optimizer {
    */
   zeroGrad(options?: OptimizerZeroGradOptions): void {
     const setToNone = checkBoolean('options.setToNone', checkOptions<OptimizerZeroGradOptions>('options', options).setToNone ?? true);
+    this.#checkParamsLive('zeroGrad');
     this.#native.zeroGrad(setToNone);
+  }
+
+  /**
+   * Throws an Error with code ERR_TENSOR_DISPOSED when a parameter was disposed, as happens when
+   * its module is disposed. The libtorch optimizer keeps its own references, so it would otherwise
+   * go on updating tensors that no module uses.
+   */
+  #checkParamsLive(method: string): void {
+    const index = this.params.findIndex((param) => param.disposed);
+    if (index === -1) return;
+    const message = `${this.constructor.name}.${method}: params[${index}] was disposed; dispose the optimizer together with its model`;
+    throw withCode(new Error(message), ErrorCode.DISPOSED);
   }
 
   /** Frees the optimizer state (moment estimates, momentum buffers) now. */

@@ -10,7 +10,7 @@ import { resolveDevice } from '../device.js';
 import { dice } from '../metrics/segmentation.js';
 import type { Module } from '../nn/module.js';
 import { noGrad, tensor, tidy } from '../tensor.js';
-import { checkInt, checkOptions, checkString, rangeError, typeError } from '../validate.js';
+import { checkEach, checkInt, checkOptions, checkString, rangeError, typeError } from '../validate.js';
 import { Palette } from './colors.js';
 import { renderPanels, writePng } from './png.js';
 
@@ -111,7 +111,7 @@ export async function visualizePredictions(
 function chooseIndices(length: number, indices: readonly number[] | undefined, count: number): number[] {
   if (indices !== undefined) {
     if (!Array.isArray(indices)) throw typeError('options.indices', 'an array of dataset indices', indices);
-    return indices.map((value, i) => checkInt(`options.indices[${i}]`, value, 0, length - 1));
+    return checkEach(indices, (value, i) => checkInt(`options.indices[${i}]`, value, 0, length - 1));
   }
   checkInt('options.numSamples', count, 1);
   const n = Math.min(count, length);

@@ -8,7 +8,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import pngjs from 'pngjs';
 
 import { ErrorCode, withCode } from '../errors.js';
-import { checkBoolean, checkInt, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkBoolean, checkEach, checkInt, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
 import type { RgbImage } from './canvas.js';
 import type { IntensityWindow, Rgb } from './colors.js';
 import { checkColor, Palette, percentileWindow } from './colors.js';
@@ -123,8 +123,8 @@ export function renderPanels(panels: readonly Panel[], height: number, width: nu
   checkInt('width', width, 1);
   const display = resolveDisplay(options, height, width);
 
-  const tiles = panels.map((panel, i) => {
-    const content = checkPanel(panel, `panels[${i}]`, height * width);
+  const tiles = checkEach(panels, (panel, i) => {
+    const content = checkPanel(panel as Panel, `panels[${i}]`, height * width);
     const window = display.window ?? percentileWindow(content.base ?? [], ...display.percentiles);
     const tile = renderTile(height, width, { ...content, window, maskColor: content.color ?? display.maskColor }, display.tile);
     return { title: content.title, image: tile };
@@ -176,8 +176,17 @@ export function renderMontage(volume: NumericArray, shape: readonly [number, num
  *
  * @param image - Pixels row by row from the top, three bytes per pixel.
  * @returns The PNG file contents.
+ * @throws TypeError when `image` is not an object with integer `width` and `height` and a Uint8Array `data`;
+ *   RangeError when the sizes are below 1 or `data` does not contain `3 * width * height` bytes.
  */
 export function encodePng(image: RgbImage): Buffer {
+  if (image === null || typeof image !== 'object') throw typeError('image', 'an object with `width`, `height` and `data`', image);
+  const width = checkInt('image.width', image.width, 1);
+  const height = checkInt('image.height', image.height, 1);
+  if (!(image.data instanceof Uint8Array)) throw typeError('image.data', 'a Uint8Array', image.data);
+  if (image.data.length !== 3 * width * height) {
+    throw rangeError('image.data', `${3 * width * height} bytes (3 per pixel of a ${width}x${height} image)`, `${image.data.length} bytes`);
+  }
   const png = new pngjs.PNG({ width: image.width, height: image.height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
   png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   return pngjs.PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false, deflateLevel: 6 });
@@ -334,7 +343,7 @@ function resolveSlices(
   const count = shape[axis] as number;
   if (Array.isArray(slices)) {
     if (slices.length === 0) throw rangeError('options.slices', 'a non-empty array of slice indices', slices);
-    return slices.map((index, i) => checkInt(`options.slices[${i}]`, index, 0, count - 1));
+    return checkEach(slices, (index, i) => checkInt(`options.slices[${i}]`, index, 0, count - 1));
   }
   const requested = slices === undefined ? 12 : checkInt('options.slices', slices, 1);
   const extent = mask ? maskExtent(mask, shape, axis, threshold) : undefined;

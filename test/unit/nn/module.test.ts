@@ -163,8 +163,9 @@ describe('Module', () => {
   it('dispose frees every parameter and buffer', async () => {
     const before = await liveTensorsAfterGc();
     const block = new Block();
+    const tensors = [...block.parameters(), ...block.buffers()];
     block.dispose();
-    expect(block.parameters().every((p) => p.disposed)).toBe(true);
+    expect(tensors.every((p) => p.disposed)).toBe(true);
     expect(await liveTensorsAfterGc()).toBe(before);
   });
 
