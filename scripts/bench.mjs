@@ -9,16 +9,17 @@
 // every repeat, so a burst of load from other work on the machine hits both. Each child warms
 // up, times its iterations and prints one JSON line; the tables show medians over the repeats.
 // Both sides load the same seeded weights (a checkpoint that medunet writes and torch.load
-// reads) and draw their inputs from the same seed, and the first loss of every training
-// configuration is compared as a check that they start from the same numbers.
+// reads) and draw their inputs from the same seed. The first loss of every training
+// configuration is compared, which shows that both sides start from the same numbers.
 //
 // Results are printed on standard output and, unless --no-write, written into BENCHMARKS.md
 // between the markers below. Progress goes to standard error.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import {
@@ -69,7 +70,8 @@ const plan = planCases(options);
 const needsSample = plan.predict.length > 0 || plan.data !== null;
 const sample = join(root, 'data/sample/ch2.nii.gz');
 const sampleMask = join(root, 'data/sample/ch2bet.nii.gz');
-const progress = (line) => process.stderr.write(`bench: ${line}\n`);
+const started = performance.now();
+const progress = (line) => process.stderr.write(`bench: [${((performance.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
 
 if (!existsSync(join(root, 'dist/index.js'))) {
   process.stderr.write('bench: dist/index.js is missing; run `npm run build` first\n');
@@ -88,9 +90,10 @@ const startedAt = new Date();
 const loadAtStart = loadavg();
 const folder = mkdtempSync(join(tmpdir(), 'medunet-bench-'));
 try {
-  const report = await runAll();
-  const loadAtEnd = loadavg();
-  const text = renderReport(report, { startedAt, loadAtStart, loadAtEnd });
+  const report = options.fromJson === null ? await runAll() : JSON.parse(readFileSync(options.fromJson, 'utf8'));
+  if (options.fromJson === null) report.meta = saveResults(report);
+  const run = report.meta ?? { argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
+  const text = renderReport(report, run);
   process.stdout.write(`${options.markdown ? text.markdown : text.plain}\n`);
   if (options.write) {
     const path = join(root, 'BENCHMARKS.md');
@@ -99,6 +102,16 @@ try {
   }
 } finally {
   rmSync(folder, { recursive: true, force: true });
+}
+
+/** Keeps the raw results in out/bench-results.json, so `--from-json` can render them again. */
+function saveResults(report) {
+  const path = join(root, 'out/bench-results.json');
+  mkdirSync(dirname(path), { recursive: true });
+  const meta = { argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
+  writeFileSync(path, `${JSON.stringify({ ...report, meta })}\n`);
+  progress(`saved the raw results in ${relative(root, path)}`);
+  return meta;
 }
 
 /** Runs one child and returns its parsed JSON line; throws with its standard error on failure. */
@@ -213,8 +226,13 @@ function throughput(result) {
   return result.slicesPerIteration / median(result.seconds);
 }
 
-const medianOf = (results, pick) => median(results.map(pick));
-const mib = (kb) => kb / 1024;
+function medianOf(results, pick) {
+  return median(results.map(pick));
+}
+
+function mib(kb) {
+  return kb / 1024;
+}
 
 function trainTable(report) {
   const header = ['configuration', '>medunet slices/s', '>PyTorch slices/s', '>ratio', 'target', 'result', 'same first loss'];
@@ -329,14 +347,16 @@ function configName(config) {
   return `w${config.width} ${config.size.join('x')} batch ${config.batch}`;
 }
 
-function renderReport(report, { startedAt, loadAtStart, loadAtEnd }) {
+/** Renders the report as Markdown and as plain text; `run` describes the run that measured it. */
+function renderReport(report, run) {
+  const runOptions = parseArgs(run.argv);
   const anyChild = [...report.train, ...report.predict].flatMap(({ results }) => Object.values(results).flat());
   const torchChild = anyChild.find((r) => r.side === 'torch');
   const medunetChild = anyChild.find((r) => r.side === 'medunet') ?? report.data?.results[0] ?? report.setup;
-  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const command = `npm run bench${run.argv.length > 0 ? ` -- ${run.argv.join(' ')}` : ''}`;
   const machine = [
-    `- Command: \`${command}\` (repeats: ${options.repeats}${options.quick ? ', quick set' : ''}), started ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}.`,
-    `- Machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${threads} CPUs; 1-minute load average ${loadAtStart[0].toFixed(2)} at the start and ${loadAtEnd[0].toFixed(2)} at the end.`,
+    `- Command: \`${command}\` (repeats: ${runOptions.repeats}${runOptions.quick ? ', quick set' : ''}), started ${run.startedAt.replace(/\.\d+Z$/, 'Z')}.`,
+    `- Machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${threads} CPUs; 1-minute load average ${run.loadAtStart[0].toFixed(2)} at the start and ${run.loadAtEnd[0].toFixed(2)} at the end.`,
     `- medunet: Node.js ${process.version}, libtorch ${medunetChild?.libtorch ?? report.setup.libtorch}, intra-op threads ${medunetChild?.threads?.intraOp ?? '-'} (getNumThreads), OpenBLAS threads set to 1 by the addon.`,
     torchChild === undefined
       ? '- PyTorch: not run.'
@@ -363,7 +383,7 @@ function renderReport(report, { startedAt, loadAtStart, loadAtEnd }) {
     sections.push({
       title: 'Whole-volume prediction (case 2)',
       intro:
-        `Axial slices of data/sample/ch2.nii.gz (${dims}; the slices column gives how many, evenly spaced), one-class U-Net with seeded random weights, after a warm-up batch. ` +
+        `Axial slices of data/sample/ch2.nii.gz (${dims}; the slices column gives how many, evenly spaced), one-class U-Net with seeded random weights, after a warm-up batch (one slice for the tutorial loop). ` +
         'medunet: `predictVolume` with batch size 16. Tutorial loop: eval mode, one slice at a time, each slice min-max normalised, ' +
         '`model(x)` under `torch.no_grad()`, sigmoid > 0.5. Batched loop: batches of 16, the whole-volume normalisation that ' +
         'medunet uses, padding to a multiple of 16 as medunet pads. Ratios = medunet / PyTorch slices per second; above 1 means medunet is faster.',

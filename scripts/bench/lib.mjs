@@ -13,12 +13,13 @@ process per side, case and repeat, alternating sides, and prints the medians and
 
 Options:
   --quick          fewer configurations, slices, repeats and iterations
-  --repeats N      child processes per side and configuration (default 3, 1 with --quick)
+  --repeats N      child processes per side and configuration (default 2, 1 with --quick)
   --cases LIST     comma-separated case numbers (default 1,2,3,4):
                      1 training throughput, 2 whole-volume prediction,
                      3 data path and data wait, 4 peak memory (of the case 1 and 2 children)
   --no-write       print only; leave BENCHMARKS.md as it is
   --markdown       print Markdown tables instead of plain text
+  --from-json FILE render the raw results of an earlier run (out/bench-results.json) again
   --help           print this text`;
 
 /**
@@ -39,11 +40,11 @@ const INVALID_VALUE = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
 /**
  * Parses the command-line arguments (without `node` and the script path).
  *
- * @returns {{ quick: boolean, repeats: number, cases: number[], write: boolean, markdown: boolean, help: boolean }}
+ * @returns {{ quick: boolean, repeats: number, cases: number[], write: boolean, markdown: boolean, help: boolean, fromJson: string | null }}
  * @throws UsageError for an unknown option or a bad value.
  */
 export function parseArgs(argv) {
-  const options = { quick: false, repeats: null, cases: [...CASE_NUMBERS], write: true, markdown: false, help: false };
+  const options = { quick: false, repeats: null, cases: [...CASE_NUMBERS], write: true, markdown: false, help: false, fromJson: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, null];
@@ -59,9 +60,10 @@ export function parseArgs(argv) {
     else if (name === '--help' || name === '-h') options.help = true;
     else if (name === '--repeats') options.repeats = parseRepeats(value());
     else if (name === '--cases') options.cases = parseCases(value());
+    else if (name === '--from-json') options.fromJson = value();
     else throw new UsageError(`unknown option \`${arg}\`; see --help`, UNKNOWN_OPTION);
   }
-  if (options.repeats === null) options.repeats = options.quick ? 1 : 3;
+  if (options.repeats === null) options.repeats = options.quick ? 1 : 2;
   return options;
 }
 
@@ -86,9 +88,10 @@ function parseCases(text) {
  * Lists the configurations to run. Case 4 adds no runs of its own: it reads the peak memory of
  * the case 1 and case 2 children, so asking for case 4 alone runs those children too.
  *
- * Iteration counts are small because one width-64 training step takes tens of seconds on two
- * CPUs. For the same reason the width-64 prediction covers 16 evenly spaced slices rather than
- * all of them (`sliceCount`; null means every axial slice).
+ * Iteration and repeat counts are small because one width-64 training step takes about ten
+ * seconds on two CPUs, and one width-64 slice about five in prediction. For the same reason the
+ * width-64 prediction covers 4 evenly spaced slices rather than all of them (`sliceCount`;
+ * null means every axial slice).
  */
 export function planCases({ quick, cases }) {
   const wants = (n) => cases.includes(n);
@@ -101,8 +104,8 @@ export function planCases({ quick, cases }) {
     train.push(...(quick ? [wide128, narrow] : [wide256, wide128, narrow]));
   }
   if (wants(2) || wants(4)) {
-    predict.push({ width: 16, batchSize: 16, sliceCount: quick ? 32 : null });
-    if (!quick) predict.push({ width: 64, batchSize: 16, sliceCount: 16 });
+    predict.push({ width: 16, batchSize: 16, sliceCount: quick ? 16 : null });
+    if (!quick) predict.push({ width: 64, batchSize: 16, sliceCount: 4 });
   }
   let data = null;
   if (wants(3)) data = { width: 16, batchSize: 8, sliceCount: quick ? 16 : 64, epochs: 2 };
@@ -145,7 +148,7 @@ export function fixed(value, digits) {
   return value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
 }
 
-/** A Markdown table; columns whose header starts with '>' are right-aligned (the '>' is dropped). */
+/** Formats a Markdown table. A header that starts with '>' right-aligns its column, and the '>' is dropped. */
 export function markdownTable(header, rows) {
   const names = header.map((name) => name.replace(/^>/, ''));
   const align = header.map((name) => (name.startsWith('>') ? '---:' : '---'));
@@ -153,7 +156,7 @@ export function markdownTable(header, rows) {
   return [line(names), line(align), ...rows.map(line)].join('\n');
 }
 
-/** A plain-text table with padded columns; '>' in a header right-aligns the column. */
+/** Formats a plain-text table with padded columns. A header that starts with '>' right-aligns its column. */
 export function plainTable(header, rows) {
   const names = header.map((name) => name.replace(/^>/, ''));
   const right = header.map((name) => name.startsWith('>'));

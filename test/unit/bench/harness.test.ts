@@ -30,7 +30,7 @@ describe('parseArgs', () => {
   it('uses the defaults without arguments', () => {
     const options = parseArgs([]);
     expect(options.quick).toBe(false);
-    expect(options.repeats).toBe(3);
+    expect(options.repeats).toBe(2);
     expect(options.cases).toEqual([1, 2, 3, 4]);
     expect(options.write).toBe(true);
     expect(options.markdown).toBe(false);
@@ -95,7 +95,7 @@ describe('planCases', () => {
     ]);
     expect(plan.predict.map((c) => [c.width, c.batchSize, c.sliceCount])).toEqual([
       [16, 16, null],
-      [64, 16, 16],
+      [64, 16, 4],
     ]);
     expect(plan.data).toEqual({ width: 16, batchSize: 8, sliceCount: 64, epochs: 2 });
   });
