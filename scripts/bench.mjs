@@ -67,13 +67,14 @@ if (options.help) {
 
 const threads = cpus().length;
 const plan = planCases(options);
-const needsSample = plan.predict.length > 0 || plan.data !== null;
+const measuring = options.fromJson === null;
+const needsSample = measuring && (plan.predict.length > 0 || plan.data !== null);
 const sample = join(root, 'data/sample/ch2.nii.gz');
 const sampleMask = join(root, 'data/sample/ch2bet.nii.gz');
 const started = performance.now();
 const progress = (line) => process.stderr.write(`bench: [${((performance.now() - started) / 1000).toFixed(0)} s] ${line}\n`);
 
-if (!existsSync(join(root, 'dist/index.js'))) {
+if (measuring && !existsSync(join(root, 'dist/index.js'))) {
   process.stderr.write('bench: dist/index.js is missing; run `npm run build` first\n');
   process.exit(1);
 }
@@ -90,8 +91,8 @@ const startedAt = new Date();
 const loadAtStart = loadavg();
 const folder = mkdtempSync(join(tmpdir(), 'medunet-bench-'));
 try {
-  const report = options.fromJson === null ? await runAll() : JSON.parse(readFileSync(options.fromJson, 'utf8'));
-  if (options.fromJson === null) report.meta = saveResults(report);
+  const report = measuring ? await runAll() : JSON.parse(readFileSync(options.fromJson, 'utf8'));
+  if (measuring) report.meta = saveResults(report);
   const run = report.meta ?? { argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
   const text = renderReport(report, run);
   process.stdout.write(`${options.markdown ? text.markdown : text.plain}\n`);

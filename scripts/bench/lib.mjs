@@ -88,10 +88,10 @@ function parseCases(text) {
  * Lists the configurations to run. Case 4 adds no runs of its own: it reads the peak memory of
  * the case 1 and case 2 children, so asking for case 4 alone runs those children too.
  *
- * Iteration and repeat counts are small because one width-64 training step takes about ten
- * seconds on two CPUs, and one width-64 slice about five in prediction. For the same reason the
- * width-64 prediction covers 4 evenly spaced slices rather than all of them (`sliceCount`;
- * null means every axial slice).
+ * Iteration and repeat counts are small because, on the 2-CPU machine of BENCHMARKS.md, one
+ * width-64 training step took 10 to 20 seconds and one width-64 slice about 5 in prediction. For
+ * the same reason the width-64 prediction covers 4 evenly spaced slices rather than all of them
+ * (`sliceCount`; null means every axial slice).
  */
 export function planCases({ quick, cases }) {
   const wants = (n) => cases.includes(n);

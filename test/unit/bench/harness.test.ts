@@ -48,6 +48,11 @@ describe('parseArgs', () => {
     expect(parseArgs(['--cases=2']).cases).toEqual([2]);
   });
 
+  it('reads the file for --from-json', () => {
+    expect(parseArgs([]).fromJson).toBeNull();
+    expect(parseArgs(['--from-json', 'out/run.json']).fromJson).toBe('out/run.json');
+  });
+
   it('sorts cases and drops duplicates', () => {
     expect(parseArgs(['--cases', '3,1, 3']).cases).toEqual([1, 3]);
   });
@@ -78,6 +83,10 @@ describe('parseArgs', () => {
     ['a name', 'training'],
   ])('rejects: --cases with %s', (_case, value) => {
     expectUsageError(['--cases', value], 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', '--cases');
+  });
+
+  it('rejects: --from-json without a file', () => {
+    expectUsageError(['--from-json'], 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', '--from-json');
   });
 
   it('rejects: an unknown option', () => {
