@@ -93,7 +93,8 @@ const folder = mkdtempSync(join(tmpdir(), 'medunet-bench-'));
 try {
   const report = measuring ? await runAll() : JSON.parse(readFileSync(options.fromJson, 'utf8'));
   if (measuring) report.meta = saveResults(report);
-  const run = report.meta ?? { argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
+  // Results saved before the machine fields existed take them from the machine rendering them.
+  const run = { ...describeMachine(), ...report.meta };
   const text = renderReport(report, run);
   process.stdout.write(`${options.markdown ? text.markdown : text.plain}\n`);
   if (options.write) {
@@ -105,11 +106,16 @@ try {
   rmSync(folder, { recursive: true, force: true });
 }
 
+/** Returns the CPU model, CPU count and Node.js version of this machine. */
+function describeMachine() {
+  return { cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU', cpuCount: threads, node: process.version };
+}
+
 /** Keeps the raw results in out/bench-results.json, so `--from-json` can render them again. */
 function saveResults(report) {
   const path = join(root, 'out/bench-results.json');
   mkdirSync(dirname(path), { recursive: true });
-  const meta = { argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
+  const meta = { ...describeMachine(), argv: process.argv.slice(2), startedAt: startedAt.toISOString(), loadAtStart, loadAtEnd: loadavg() };
   writeFileSync(path, `${JSON.stringify({ ...report, meta })}\n`);
   progress(`saved the raw results in ${relative(root, path)}`);
   return meta;
@@ -348,8 +354,8 @@ function configName(config) {
   return `w${config.width} ${config.size.join('x')} batch ${config.batch}`;
 }
 
-/** Renders the report as Markdown and as plain text; `run` describes the run that measured it. */
-function renderReport(report, run) {
+/** Lists the command, machine, versions and thread counts of the run as Markdown bullets. */
+function describeRun(report, run) {
   const runOptions = parseArgs(run.argv);
   const anyChild = [...report.train, ...report.predict].flatMap(({ results }) => Object.values(results).flat());
   const torchChild = anyChild.find((r) => r.side === 'torch');
@@ -357,12 +363,17 @@ function renderReport(report, run) {
   const command = `npm run bench${run.argv.length > 0 ? ` -- ${run.argv.join(' ')}` : ''}`;
   const machine = [
     `- Command: \`${command}\` (repeats: ${runOptions.repeats}${runOptions.quick ? ', quick set' : ''}), started ${run.startedAt.replace(/\.\d+Z$/, 'Z')}.`,
-    `- Machine: ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${threads} CPUs; 1-minute load average ${run.loadAtStart[0].toFixed(2)} at the start and ${run.loadAtEnd[0].toFixed(2)} at the end.`,
-    `- medunet: Node.js ${process.version}, libtorch ${medunetChild?.libtorch ?? report.setup.libtorch}, intra-op threads ${medunetChild?.threads?.intraOp ?? '-'} (getNumThreads), OpenBLAS threads set to 1 by the addon.`,
+    `- Machine: ${run.cpuModel}, ${run.cpuCount} CPUs; 1-minute load average ${run.loadAtStart[0].toFixed(2)} at the start and ${run.loadAtEnd[0].toFixed(2)} at the end.`,
+    `- medunet: Node.js ${run.node}, libtorch ${medunetChild?.libtorch ?? report.setup.libtorch}, intra-op threads ${medunetChild?.threads?.intraOp ?? '-'} (getNumThreads), OpenBLAS threads set to 1 by the addon.`,
     torchChild === undefined
       ? '- PyTorch: not run.'
       : `- PyTorch: Python ${torchChild.python}, torch ${torchChild.torchVersion}, intra-op threads ${torchChild.threads.intraOp}, inter-op ${torchChild.threads.interOp}, OPENBLAS_NUM_THREADS=${torchChild.threads.openblas}, OMP_NUM_THREADS=${torchChild.threads.omp}.`,
   ];
+  return machine.join('\n');
+}
+
+/** Lists the report's sections: a title, an introduction and a table each. */
+function reportSections(report) {
   const sections = [];
   if (report.train.length > 0) {
     sections.push({
@@ -394,11 +405,14 @@ function renderReport(report, run) {
   if (report.data !== null) {
     const { config, firstSlice } = report.data;
     const data = dataTable(report);
+    // Axial slices have ny rows and nx columns; the dataset pads both to a multiple of 16.
+    const [nx, ny] = report.setup.volume.dims;
+    const padded = [ny, nx].map((size) => Math.ceil(size / 16) * 16).join(' x ');
     sections.push({
       title: 'Data path (case 3)',
       intro:
         `MedicalImageDataset of ch2 with the ch2bet mask (axial slices ${firstSlice} to ${firstSlice + config.sliceCount - 1}, ` +
-        `padded to 224 x 192), RandomAugment defaults, DataLoader batch ${config.batchSize} with shuffling, as \`medunet train\` builds it. ` +
+        `padded to ${padded}), RandomAugment defaults, DataLoader batch ${config.batchSize} with shuffling, as \`medunet train\` builds it. ` +
         `Then \`trainModel\` for ${config.epochs} epochs of ${config.sliceCount} slices, width ${config.width}; data wait = ` +
         (data.measured ? '`EpochRecord.dataWaitSeconds`.' : 'epoch wall time minus the sum of `BatchInfo.seconds`.'),
       table: data,
@@ -413,10 +427,17 @@ function renderReport(report, run) {
       table: memoryTable(report),
     });
   }
+  return sections;
+}
+
+/** Renders the report as Markdown and as plain text; `run` describes the run that measured it. */
+function renderReport(report, run) {
+  const machine = describeRun(report, run);
+  const sections = reportSections(report);
   const render = (format) => {
     const table = format === 'markdown' ? markdownTable : plainTable;
     const heading = format === 'markdown' ? (title) => `### ${title}` : (title) => `${title}\n${'='.repeat(title.length)}`;
-    const parts = [format === 'markdown' ? '## Training and prediction: medunet against PyTorch' : '', machine.join('\n')];
+    const parts = [format === 'markdown' ? '## Training and prediction: medunet against PyTorch' : '', machine];
     for (const section of sections) parts.push(heading(section.title), section.intro, table(section.table.header, section.table.rows));
     return parts.filter((part) => part !== '').join('\n\n');
   };
