@@ -304,6 +304,29 @@ function predictTable(report) {
   return { header, rows };
 }
 
+/** CPU milliseconds per slice of one child (all threads), or null for results without CPU times. */
+function cpuPerSlice(result) {
+  if (!Array.isArray(result.cpuSeconds) || result.cpuSeconds.length === 0) return null;
+  return (median(result.cpuSeconds) / result.slicesPerIteration) * 1000;
+}
+
+function cpuTable(report) {
+  const header = ['case', '>medunet CPU ms/slice', '>PyTorch CPU ms/slice', '>ratio PyTorch/medunet'];
+  const rows = [];
+  const row = (name, ours, theirs) => {
+    const perSliceOurs = ours.some((r) => cpuPerSlice(r) === null) ? null : medianOf(ours, cpuPerSlice);
+    const perSliceTheirs = theirs.some((r) => cpuPerSlice(r) === null) ? null : medianOf(theirs, cpuPerSlice);
+    const value = perSliceOurs === null || perSliceTheirs === null ? null : ratio(perSliceOurs, perSliceTheirs, 'lower');
+    rows.push([name, fixed(perSliceOurs, 0), fixed(perSliceTheirs, 0), fixed(value, 2)]);
+  };
+  for (const { config, results } of report.train) row(`training ${configName(config)}`, results.medunet, results.torch);
+  for (const { config, results } of report.predict) {
+    row(`prediction width ${config.width} vs tutorial loop`, results.medunet, results.tutorial);
+    row(`prediction width ${config.width} vs batched loop`, results.medunet, results.batched);
+  }
+  return { header, rows };
+}
+
 function memoryTable(report) {
   const header = ['case', '>medunet MiB', '>PyTorch MiB', '>ratio PyTorch/medunet', 'target', 'result'];
   const rows = [];
@@ -419,6 +442,14 @@ function reportSections(report) {
     });
   }
   if (report.train.length > 0 || report.predict.length > 0) {
+    sections.push({
+      title: 'CPU time per slice (cases 1 and 2)',
+      intro:
+        'Median CPU time (user and system, all threads) of the timed iterations, per slice. On a machine shared with other work ' +
+        'this varies less than wall time, but it also counts threads that spin while waiting. ' +
+        'Ratio = PyTorch / medunet; above 1 means medunet uses less CPU.',
+      table: cpuTable(report),
+    });
     sections.push({
       title: 'Peak memory (case 4)',
       intro:

@@ -47,6 +47,12 @@ function since(start) {
   return (performance.now() - start) / 1000;
 }
 
+/** CPU seconds (user and system, all threads) this process has used so far. */
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 function runSetup({ folder, widths, seed, sample }) {
   const checkpoints = {};
   for (const width of widths) {
@@ -78,8 +84,10 @@ function runTrain({ seed, size, batch, checkpoint, warmup, iterations }) {
 
   const phases = { zeroGrad: [], forward: [], loss: [], backward: [], step: [] };
   const seconds = [];
+  const cpu = [];
   const losses = [];
   for (let index = 0; index < warmup + iterations; index++) {
+    const cpuStart = cpuSeconds();
     const marks = tidy(() => {
       const t0 = performance.now();
       optimizer.zeroGrad();
@@ -94,11 +102,13 @@ function runTrain({ seed, size, batch, checkpoint, warmup, iterations }) {
       optimizer.step();
       return [t0, t1, t2, t3, t4, performance.now()];
     });
+    const cpuUsed = cpuSeconds() - cpuStart;
     if (index < warmup) continue;
     seconds.push((marks[5] - marks[0]) / 1000);
+    cpu.push(cpuUsed);
     Object.keys(phases).forEach((name, i) => phases[name].push((marks[i + 1] - marks[i]) / 1000));
   }
-  return { seconds, phases, firstLoss: losses[0], slicesPerIteration: batch };
+  return { seconds, cpuSeconds: cpu, phases, firstLoss: losses[0], slicesPerIteration: batch };
 }
 
 async function runPredict({ checkpoint, volume, dims, slices, batchSize, maskOut }) {
@@ -109,12 +119,14 @@ async function runPredict({ checkpoint, volume, dims, slices, batchSize, maskOut
   // Warm-up: one batch of slices, so one-time allocations happen before timing.
   await predictVolume(model, input, { batchSize, slices: slices.slice(0, batchSize) });
   const start = performance.now();
+  const cpuStart = cpuSeconds();
   const { mask } = await predictVolume(model, input, { batchSize, slices });
   const seconds = since(start);
+  const cpu = cpuSeconds() - cpuStart;
   if (maskOut) writeFileSync(maskOut, mask);
   let foreground = 0;
   for (const value of mask) foreground += value;
-  return { seconds: [seconds], slicesPerIteration: slices.length, foreground };
+  return { seconds: [seconds], cpuSeconds: [cpu], slicesPerIteration: slices.length, foreground };
 }
 
 /** Times `epochs` passes of the loader alone; returns seconds per pass. */

@@ -77,8 +77,10 @@ def run_train(case):
 
     phases = {'zeroGrad': [], 'forward': [], 'loss': [], 'backward': [], 'step': []}
     seconds = []
+    cpu = []
     losses = []
     for index in range(case['warmup'] + case['iterations']):
+        cpu_start = time.process_time()
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         t1 = time.perf_counter()
@@ -92,12 +94,14 @@ def run_train(case):
         optimizer.step()
         t5 = time.perf_counter()
         del logits, loss
+        cpu_used = time.process_time() - cpu_start
         if index < case['warmup']:
             continue
         seconds.append(t5 - t0)
+        cpu.append(cpu_used)
         for name, start, end in (('zeroGrad', t0, t1), ('forward', t1, t2), ('loss', t2, t3), ('backward', t3, t4), ('step', t4, t5)):
             phases[name].append(end - start)
-    return {'seconds': seconds, 'phases': phases, 'firstLoss': losses[0], 'slicesPerIteration': case['batch']}
+    return {'seconds': seconds, 'cpuSeconds': cpu, 'phases': phases, 'firstLoss': losses[0], 'slicesPerIteration': case['batch']}
 
 
 def normalize_volume(volume):
@@ -148,11 +152,13 @@ def run_predict(case):
     warmup = 1 if case['variant'] == 'tutorial' else case['batchSize']
     predict(model, volume, slices[:warmup], case['batchSize'])
     start = time.perf_counter()
+    cpu_start = time.process_time()
     mask = predict(model, volume, slices, case['batchSize'])
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     if case.get('maskOut'):
         mask.tofile(case['maskOut'])
-    return {'seconds': [seconds], 'slicesPerIteration': len(slices), 'foreground': int(mask.sum())}
+    return {'seconds': [seconds], 'cpuSeconds': [cpu], 'slicesPerIteration': len(slices), 'foreground': int(mask.sum())}
 
 
 def main():
