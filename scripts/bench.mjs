@@ -445,8 +445,8 @@ function reportSections(report) {
     sections.push({
       title: 'CPU time per slice (cases 1 and 2)',
       intro:
-        'Median CPU time (user and system, all threads) of the timed iterations, per slice. On a machine shared with other work ' +
-        'this varies less than wall time, but it also counts threads that spin while waiting. ' +
+        'Median CPU time (user and system, all threads) of the timed iterations, per slice. It includes the time that ' +
+        'OpenMP threads spin while they wait, so it rises with contention from other work too. ' +
         'Ratio = PyTorch / medunet; above 1 means medunet uses less CPU.',
       table: cpuTable(report),
     });

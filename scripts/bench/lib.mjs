@@ -89,7 +89,7 @@ function parseCases(text) {
  * the case 1 and case 2 children, so asking for case 4 alone runs those children too.
  *
  * Iteration and repeat counts are small because, on the 2-CPU machine of BENCHMARKS.md, one
- * width-64 training step took 12 to 17 seconds and one width-64 slice about 3 in prediction. For
+ * width-64 training step took 5 to 17 seconds and one width-64 slice 1 to 4 in prediction. For
  * the same reason the width-64 prediction covers 4 evenly spaced slices rather than all of them
  * (`sliceCount`; null means every axial slice).
  */
