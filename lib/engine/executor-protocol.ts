@@ -99,7 +99,12 @@ export interface CloseRequest {
   session: number;
 }
 
-export type ExecutorRequest = OpenRequest | TrainRequest | EvaluateRequest | PredictRequest | CloseRequest;
+/** The worker's own memoryStats(), for tests and monitoring. */
+export interface StatsRequest {
+  type: 'stats';
+}
+
+export type ExecutorRequest = OpenRequest | TrainRequest | EvaluateRequest | PredictRequest | CloseRequest | StatsRequest;
 
 /** Results of the batch requests. */
 export interface TrainResult {

@@ -123,6 +123,8 @@ function handle(message: ExecutorRequest): unknown {
       return predict(message);
     case 'close':
       return close(message.session);
+    case 'stats':
+      return native.memoryStats();
   }
 }
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { native } from '../native.js';
+import { native, type NativeMemoryStats } from '../native.js';
 import { Module } from '../nn/module.js';
 import { nativeOptimizerOf, type Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
@@ -143,6 +143,17 @@ function request<T>(message: ExecutorRequest): Promise<T> {
 /** Sends a request without waiting for its reply (closing a session). */
 function notify(message: ExecutorRequest): void {
   worker?.postMessage({ id: 0, message });
+}
+
+/**
+ * Returns the executor worker's live tensor count and bytes (as `memoryStats()` reports them for
+ * the calling thread), or null when the worker is not running.
+ *
+ * @internal
+ */
+export async function executorMemoryStats(): Promise<NativeMemoryStats | null> {
+  if (worker === null) return null;
+  return request<NativeMemoryStats>({ type: 'stats' });
 }
 
 let warnedMissing = false;
