@@ -420,7 +420,7 @@ function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
  * Copies voxel data into a Float32Array (bigint values through Number); returns a Float32Array
  * input unchanged.
  * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` when `data` is not array-like, or when an
- *   element of a plain array or array-like is a bigint or a symbol.
+ *   element of a plain array or array-like is not a number.
  * @throws {RangeError} code `ERR_OUT_OF_RANGE` when `data.length` is not a length that fits in
  *   a Float32Array.
  */
@@ -452,12 +452,13 @@ function* toFloat32Steps(data: VoxelArray | ArrayLike<number>): Steps<Float32Arr
       for (let i = from; i < to; i++) out[i] = values[i]!;
     });
   } else {
-    // Assigning a bigint or a symbol to a Float32Array element throws, so name the element first.
+    // Storing a bigint or a symbol into a Float32Array throws, and storing an object calls its
+    // valueOf or toString, which may throw too, so only numbers are accepted.
     const values = data as ArrayLike<unknown>;
     yield* rangeSteps(values.length, (from, to) => {
       for (let i = from; i < to; i++) {
         const value = values[i];
-        if (typeof value === 'bigint' || typeof value === 'symbol') throw typeError(`data[${i}]`, 'a number', value);
+        if (typeof value !== 'number') throw typeError(`data[${i}]`, 'a number', value);
         out[i] = value as number;
       }
     });

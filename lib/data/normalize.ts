@@ -115,8 +115,9 @@ function finiteCopy(data: IntensityArray): { values: Float32Array; min: number; 
   }
   for (let i = 0; i < values.length; i++) {
     const raw = isBig ? Number((data as BigInt64Array)[i]!) : (data as ArrayLike<number>)[i]!;
-    // Storing into a Float32Array converts other element types to numbers but throws on these two.
-    if (typeof raw === 'bigint' || typeof raw === 'symbol') throw typeError(`data[${i}]`, 'a number', raw);
+    // Storing a bigint or a symbol into a Float32Array throws, and storing an object calls its
+    // valueOf or toString, which may throw too, so only numbers are accepted.
+    if (typeof raw !== 'number') throw typeError(`data[${i}]`, 'a number', raw);
     values[i] = raw;
   }
   return { values, ...replaceNonFinite(values) };

@@ -9,6 +9,7 @@ import {
   Adam,
   CheckpointError,
   DiceLoss,
+  MedicalImageDataset,
   Module,
   NiftiError,
   Optimizer,
@@ -98,6 +99,16 @@ describe('init.calculateFanInAndFanOut', () => {
   });
 });
 
+describe('init.skipInit', () => {
+  it('returns what build returns', () => {
+    expect(init.skipInit(() => 42)).toBe(42);
+  });
+
+  it('rejects: a build that is not a function', () => {
+    expectError(() => init.skipInit(44 as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^build must be a function; got 44/);
+  });
+});
+
 describe('functional.checkPoolPadding', () => {
   it('accepts padding of half the kernel', () => {
     expect(() => functional.checkPoolPadding(1, [2, 3])).not.toThrow();
@@ -172,6 +183,11 @@ describe('normalizeIntensity', () => {
     expectError(() => normalizeIntensity([1, 2n as never]), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got 2/);
   });
 
+  it('rejects: a sparse array as an element', () => {
+    const element = Object.assign([], { length: 2 ** 32 - 1 });
+    expectError(() => normalizeIntensity([0, element] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got an array of length 4294967295/);
+  });
+
   it('rejects: an array-like claiming 10^15 elements', () => {
     expectError(() => normalizeIntensity({ length: 1e15 }), RangeError, 'ERR_OUT_OF_RANGE', /^data\.length must be a length that fits/);
   });
@@ -208,6 +224,10 @@ describe('sparse arrays', () => {
 
   it('rejects: sparse percentiles', () => {
     expectError(() => percentiles([1, 2], sparse() as number[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^ps\[0\] must be a number; got undefined/);
+  });
+
+  it('rejects: sparse dataset pairs', () => {
+    expectError(() => new MedicalImageDataset(sparse() as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^pairs\[0\] must be an object/);
   });
 
   it('rejects: sparse panels', () => {
@@ -302,6 +322,12 @@ describe('toFloat32Array', () => {
 
   it('rejects: a bigint element in a plain array', () => {
     expectError(() => toFloat32Array([1, 2n] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got 2/);
+  });
+
+  it('rejects: a sparse array as an element', () => {
+    // Converting the element to a number would join its 2^32 - 1 holes into one string.
+    const element = Object.assign([], { length: 2 ** 32 - 1 });
+    expectError(() => toFloat32Array([0, element] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got an array of length 4294967295/);
   });
 
   it('rejects: an array-like claiming 10^15 elements', () => {
