@@ -4,7 +4,7 @@
 // holding at most `cacheSize` of them at once.
 
 import { ErrorCode, NiftiError, withCode } from '../errors.js';
-import { checkBoolean, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkBoolean, checkEach, checkInt, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 import { RandomAugment } from './augment.js';
 import { readNifti, readNiftiAsync, readNiftiHeader, toFloat32Array, type NiftiVolume } from './nifti.js';
 import { normalizeIntensity } from './normalize.js';
@@ -133,7 +133,8 @@ export class MedicalImageDataset {
 
     if (!Array.isArray(pairs) || pairs.length === 0)
       throw typeError('pairs', 'a non-empty array of { image, mask? }', pairs);
-    this.#pairs = pairs.map((pair, index) => describePair(pair, index));
+    // checkEach stops at the first hole of a sparse array, where map() would step through every index.
+    this.#pairs = checkEach(pairs, (pair, index) => describePair(pair as VolumePair, index));
     this.#entries = [];
     pairs.forEach((pair, volumeIndex) => {
       let slices = checkSlices(pair.slices, volumeIndex, this.#pairs[volumeIndex]!.dims[this.axis]);

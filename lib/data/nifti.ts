@@ -7,7 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } fr
 import { open } from 'node:fs/promises';
 
 import { NiftiError } from '../errors.js';
-import { checkOneOf, checkOptions, checkString, typeError } from '../validate.js';
+import { checkOneOf, checkOptions, checkString, rangeError, typeError } from '../validate.js';
 import {
   applyScalingSteps,
   decodeVoxelSteps,
@@ -419,24 +419,48 @@ function headerOnly(parsed: ParsedHeader): NiftiHeaderOnly {
 /**
  * Copies voxel data into a Float32Array (bigint values through Number); returns a Float32Array
  * input unchanged.
+ * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` when `data` is not array-like, or when an
+ *   element of a plain array or array-like is not a number.
+ * @throws {RangeError} code `ERR_OUT_OF_RANGE` when `data.length` is not a length that fits in
+ *   a Float32Array.
  */
 export function toFloat32Array(data: VoxelArray | ArrayLike<number>): Float32Array {
+  if (data === null || typeof data !== 'object' || typeof (data as ArrayLike<number>).length !== 'number') {
+    throw typeError('data', 'a typed array or an array of numbers', data);
+  }
+  if (!Number.isSafeInteger(data.length) || data.length < 0) throw rangeError('data.length', 'a non-negative integer', data.length);
   return runSteps(toFloat32Steps(data));
 }
 
 /** {@link toFloat32Array} in steps that pause between ranges of voxels. */
 function* toFloat32Steps(data: VoxelArray | ArrayLike<number>): Steps<Float32Array> {
   if (data instanceof Float32Array) return data;
-  const out = new Float32Array(data.length);
+  let out: Float32Array;
+  try {
+    out = new Float32Array(data.length);
+  } catch {
+    throw rangeError('data.length', 'a length that fits in a Float32Array', data.length);
+  }
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     const big = data;
     yield* rangeSteps(big.length, (from, to) => {
       for (let i = from; i < to; i++) out[i] = Number(big[i]!);
     });
-  } else {
+  } else if (ArrayBuffer.isView(data)) {
     const values = data as ArrayLike<number>;
     yield* rangeSteps(values.length, (from, to) => {
       for (let i = from; i < to; i++) out[i] = values[i]!;
+    });
+  } else {
+    // Storing a bigint or a symbol into a Float32Array throws, and storing an object calls its
+    // valueOf or toString, which may throw too, so only numbers are accepted.
+    const values = data as ArrayLike<unknown>;
+    yield* rangeSteps(values.length, (from, to) => {
+      for (let i = from; i < to; i++) {
+        const value = values[i];
+        if (typeof value !== 'number') throw typeError(`data[${i}]`, 'a number', value);
+        out[i] = value as number;
+      }
     });
   }
   return out;

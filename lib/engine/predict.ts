@@ -20,7 +20,7 @@ import { UNetInference } from './unet-inference.js';
 import { Module } from '../nn/module.js';
 import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
-import { checkBoolean, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
+import { checkBoolean, checkEach, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 import { ExecutorSession, THREAD_MODES, useWorker, type ThreadMode } from './executor.js';
 
 /** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
@@ -163,7 +163,8 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   if (volume.data === null || typeof volume.data !== 'object' || volume.data.length !== voxels) {
     throw rangeError('volume.data', `${voxels} voxels to match \`volume.dims\` [${dims.join(', ')}]`, volume.data?.length);
   }
-  const indices = (opts.slices ?? Array.from({ length: total }, (_, i) => i)).map((value, i) => checkInt(`options.slices[${i}]`, value, 0, total - 1));
+  // checkEach stops at the first hole of a sparse array, where map() would step through every index.
+  const indices = opts.slices === undefined ? Array.from({ length: total }, (_, i) => i) : checkEach(opts.slices, (value, i) => checkInt(`options.slices[${i}]`, value, 0, total - 1));
   const device = modelDevice(model, opts.device);
   const normalized = opts.normalize === 'none' ? toFloat32Array(volume.data as VoxelArray) : normalizeIntensity(volume.data as VoxelArray, { mode: opts.normalize });
 

@@ -632,15 +632,26 @@ async function evaluateLoader(
  * @param lossFn - The loss to report.
  * @param device - A concrete device string.
  * @param options - `autocast` and `signal`.
+ * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` when an argument has the wrong type.
+ * @throws {RangeError} code `ERR_OUT_OF_RANGE` for an unknown device or option, or a model on another device.
  */
 export async function evaluateModel(
   model: Module,
   loader: BatchSource,
   lossFn: LossFunction,
   device: string,
-  options: { autocast?: 'bfloat16' | null; signal?: AbortSignal | undefined } = {},
+  options?: { autocast?: 'bfloat16' | null; signal?: AbortSignal | undefined },
 ): Promise<EvaluationResult> {
-  return evaluateLoader(loader, (batch) => evaluateBatch(model, lossFn, batch, device, options.autocast ?? null), options.signal);
+  if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
+  if (!isBatchSource(loader)) throw typeError('loader', 'an iterable or async iterable of batches', loader);
+  const loss = checkLossFunction(lossFn);
+  const target = resolveDevice(device);
+  const opts = checkOptions<{ autocast?: 'bfloat16' | null; signal?: AbortSignal }>('options', options);
+  checkKnownKeys('options', opts, ['autocast', 'signal'], 'evaluateModel');
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw typeError('options.signal', 'an AbortSignal', opts.signal);
+  const autocastType = opts.autocast == null ? null : checkOneOf('options.autocast', opts.autocast, ['bfloat16'] as const);
+  checkModelDevice(model, target);
+  return evaluateLoader(loader, (batch) => evaluateBatch(model, loss, batch, target, autocastType), opts.signal);
 }
 
 function formatEpoch(record: EpochRecord, epochs: number): string {

@@ -63,9 +63,11 @@ let skipDepth = 0;
  *
  * @param build - Constructs the model; it must not return a promise.
  * @returns What `build` returns.
+ * @throws {TypeError} code `ERR_INVALID_ARG_TYPE` when `build` is not a function.
  * @internal
  */
 export function skipInit<T>(build: () => T): T {
+  if (typeof build !== 'function') throw typeError('build', 'a function', build);
   skipDepth += 1;
   try {
     return build();

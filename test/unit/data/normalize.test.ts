@@ -29,6 +29,23 @@ describe('percentiles', () => {
     }
   });
 
+  it('counts 8- and 16-bit integers exactly', () => {
+    const rng = new Random(7);
+    const arrays = [
+      Uint8Array.from({ length: 5001 }, () => Math.floor(rng.uniform(0, 256))),
+      Uint8ClampedArray.from({ length: 5001 }, () => Math.floor(rng.uniform(0, 256))),
+      Int8Array.from({ length: 5001 }, () => Math.floor(rng.uniform(-128, 128))),
+      Uint16Array.from({ length: 5001 }, () => Math.floor(rng.uniform(0, 65536))),
+      Int16Array.from({ length: 5001 }, () => Math.floor(rng.uniform(-32768, 32768))),
+    ];
+    for (const values of arrays) {
+      const ps = [0, 0.5, 33.3, 50, 99.5, 100];
+      const expected = ps.map((p) => referencePercentile(values, p));
+      const found = percentiles(values, ps);
+      ps.forEach((p, i) => expect(found[i], `${values.constructor.name} p${p}`).toBeCloseTo(expected[i]!, 9));
+    }
+  });
+
   it('interpolates between order statistics', () => {
     expect(percentiles(Float32Array.from([4, 1, 3, 2]), [50, 0, 100])).toEqual([2.5, 1, 4]);
   });
@@ -101,6 +118,21 @@ describe('normalizeIntensity', () => {
   it('accepts bigint voxel arrays', () => {
     const out = normalizeIntensity(BigInt64Array.from([0n, 5n, 10n]), { lowerPercentile: 0, upperPercentile: 100 });
     expect([...out]).toEqual([0, 0.5, 1]);
+  });
+
+  it('gives integer arrays the result of their float32 copy', () => {
+    const rng = new Random(11);
+    // A background of zeros plus spread values, as in a skull-stripped scan.
+    const values = Int16Array.from({ length: 30000 }, (_, i) => (i % 4 === 0 ? 0 : Math.round(rng.normal() * 300 + 200)));
+    for (const mode of ['minmax', 'zscore'] as const) {
+      const fromIntegers = normalizeIntensity(values, { mode });
+      const fromFloats = normalizeIntensity(Float32Array.from(values), { mode });
+      expect(fromIntegers, mode).toEqual(fromFloats);
+    }
+  });
+
+  it('returns an empty array for empty integer data', () => {
+    expect(normalizeIntensity(new Uint8Array(0))).toEqual(new Float32Array(0));
   });
 
   it('leaves the input unchanged', () => {

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import {
   Adam,
   CheckpointError,
+  DiceLoss,
+  MedicalImageDataset,
   Module,
   NiftiError,
   Optimizer,
@@ -27,6 +29,12 @@ import {
   type Tensor,
   resolveDevice,
   tidy,
+  UNet,
+  evaluateModel,
+  predictVolume,
+  selectVolume,
+  toFloat32Array,
+  volumeCount,
 } from '../../../lib/index.js';
 
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
@@ -35,6 +43,20 @@ function expectError(fn: () => unknown, errorClass: ErrorClass, code: string, me
   let thrown: unknown;
   try {
     fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(errorClass);
+  expect((thrown as Error).constructor).toBe(errorClass);
+  expect((thrown as { code?: unknown }).code).toBe(code);
+  expect((thrown as Error).message).toMatch(message);
+}
+
+/** {@link expectError} for a function that returns a Promise. */
+async function expectRejection(fn: () => Promise<unknown>, errorClass: ErrorClass, code: string, message: RegExp): Promise<void> {
+  let thrown: unknown;
+  try {
+    await fn();
   } catch (error) {
     thrown = error;
   }
@@ -74,6 +96,16 @@ describe('init.calculateFanInAndFanOut', () => {
 
   it('rejects: a shape with a fraction', () => {
     expectError(() => init.calculateFanInAndFanOut([2, 0.5]), TypeError, 'ERR_INVALID_ARG_TYPE', /^shape must be/);
+  });
+});
+
+describe('init.skipInit', () => {
+  it('returns what build returns', () => {
+    expect(init.skipInit(() => 42)).toBe(42);
+  });
+
+  it('rejects: a build that is not a function', () => {
+    expectError(() => init.skipInit(44 as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^build must be a function; got 44/);
   });
 });
 
@@ -151,6 +183,11 @@ describe('normalizeIntensity', () => {
     expectError(() => normalizeIntensity([1, 2n as never]), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got 2/);
   });
 
+  it('rejects: a sparse array as an element', () => {
+    const element = Object.assign([], { length: 2 ** 32 - 1 });
+    expectError(() => normalizeIntensity([0, element] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got an array of length 4294967295/);
+  });
+
   it('rejects: an array-like claiming 10^15 elements', () => {
     expectError(() => normalizeIntensity({ length: 1e15 }), RangeError, 'ERR_OUT_OF_RANGE', /^data\.length must be a length that fits/);
   });
@@ -189,6 +226,10 @@ describe('sparse arrays', () => {
     expectError(() => percentiles([1, 2], sparse() as number[]), TypeError, 'ERR_INVALID_ARG_TYPE', /^ps\[0\] must be a number; got undefined/);
   });
 
+  it('rejects: sparse dataset pairs', () => {
+    expectError(() => new MedicalImageDataset(sparse() as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^pairs\[0\] must be an object/);
+  });
+
   it('rejects: sparse panels', () => {
     expectError(() => renderPanels(sparse() as never, 2, 2), TypeError, 'ERR_INVALID_ARG_TYPE', /^panels\[0\]/);
   });
@@ -198,5 +239,135 @@ describe('insertSlice', () => {
   it('rejects: sparse dims', () => {
     const dims = Object.assign([], { length: 2 ** 32 - 1 }) as number[];
     expectError(() => insertSlice(new Float32Array(1), dims, 'axial', 0, [0]), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims\[0\] must be an integer; got undefined/);
+  });
+});
+
+describe('volumeCount', () => {
+  it('counts the volumes of valid dims', () => {
+    expect(volumeCount([2, 3, 4, 5, 2])).toBe(10);
+  });
+
+  it('rejects: a number as dims', () => {
+    expectError(() => volumeCount(5 as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims must be an array of non-negative integers; got 5/);
+  });
+
+  it('rejects: undefined dims', () => {
+    expectError(() => volumeCount(undefined as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims must be an array/);
+  });
+
+  it('rejects: a bigint dim', () => {
+    expectError(() => volumeCount([1, 2, 3, 2n] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims\[3\] must be an integer; got 2/);
+  });
+
+  it('rejects: a negative dim', () => {
+    expectError(() => volumeCount([1, 2, 3, -1]), RangeError, 'ERR_OUT_OF_RANGE', /^dims\[3\] must be an integer >= 0; got -1/);
+  });
+
+  it('rejects: sparse dims', () => {
+    const dims = Object.assign([], { length: 2 ** 32 - 1 }) as number[];
+    expectError(() => volumeCount(dims), TypeError, 'ERR_INVALID_ARG_TYPE', /^dims\[0\] must be an integer; got undefined/);
+  });
+});
+
+describe('selectVolume', () => {
+  const volume = {
+    data: new Int16Array(2 * 1 * 1 * 3).map((_, i) => i),
+    dims: [2, 1, 1, 3],
+    pixdim: [1, 1, 1, 2],
+    affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]],
+    datatype: 'int16',
+  } as unknown as Parameters<typeof selectVolume>[0];
+
+  it('selects a volume of a valid series', () => {
+    expect(Array.from(selectVolume(volume, 2).data)).toEqual([4, 5]);
+  });
+
+  it('rejects: a null volume', () => {
+    expectError(() => selectVolume(null as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE', /^volume must be a NIfTI volume.*; got null/);
+  });
+
+  it('rejects: a typed array as the volume', () => {
+    expectError(() => selectVolume(new Float32Array(4) as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE', /^volume must be a NIfTI volume.*; got an instance of Float32Array/);
+  });
+
+  it('rejects: a volume without dims', () => {
+    expectError(() => selectVolume({ ...volume, dims: undefined } as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE', /^volume\.dims must be an array/);
+  });
+
+  it('rejects: a volume with two dims', () => {
+    expectError(() => selectVolume({ ...volume, dims: [6, 1] }, 0), RangeError, 'ERR_OUT_OF_RANGE', /^volume\.dims must be an array of at least 3 dims/);
+  });
+
+  it('rejects: a plain array as data', () => {
+    expectError(() => selectVolume({ ...volume, data: [0, 1] } as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE', /^volume\.data must be a typed array/);
+  });
+
+  it('rejects: data shorter than the selected volume', () => {
+    expectError(() => selectVolume({ ...volume, data: new Int16Array(5) }, 2), RangeError, 'ERR_OUT_OF_RANGE', /^volume\.data must be at least 6 voxels.*; got 5/);
+  });
+
+  it('rejects: an affine row that is not an array', () => {
+    expectError(() => selectVolume({ ...volume, affine: [1, 2, 3, 4] } as never, 0), TypeError, 'ERR_INVALID_ARG_TYPE', /^volume\.affine\[0\] must be an array/);
+  });
+});
+
+describe('toFloat32Array', () => {
+  it('converts a plain array', () => {
+    expect(Array.from(toFloat32Array([1, 2.5, -3]))).toEqual([1, 2.5, -3]);
+  });
+
+  it('rejects: undefined data', () => {
+    expectError(() => toFloat32Array(undefined as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data must be a typed array or an array of numbers; got undefined/);
+  });
+
+  it('rejects: a bigint element in a plain array', () => {
+    expectError(() => toFloat32Array([1, 2n] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got 2/);
+  });
+
+  it('rejects: a sparse array as an element', () => {
+    // Converting the element to a number would join its 2^32 - 1 holes into one string.
+    const element = Object.assign([], { length: 2 ** 32 - 1 });
+    expectError(() => toFloat32Array([0, element] as never), TypeError, 'ERR_INVALID_ARG_TYPE', /^data\[1\] must be a number; got an array of length 4294967295/);
+  });
+
+  it('rejects: an array-like claiming 10^15 elements', () => {
+    expectError(() => toFloat32Array({ length: 1e15 }), RangeError, 'ERR_OUT_OF_RANGE', /^data\.length must be a length that fits/);
+  });
+
+  it('rejects: a fractional length', () => {
+    expectError(() => toFloat32Array({ length: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE', /^data\.length must be a non-negative integer; got 1\.5/);
+  });
+});
+
+describe('evaluateModel', () => {
+  const model = new UNet({ inChannels: 1, numClasses: 1, baseWidth: 2 });
+
+  it('rejects: a number as the loader', async () => {
+    await expectRejection(() => evaluateModel(model, 5 as never, new DiceLoss(), 'cpu'), TypeError, 'ERR_INVALID_ARG_TYPE', /^loader must be an iterable/);
+  });
+
+  it('rejects: no arguments', async () => {
+    await expectRejection(() => (evaluateModel as () => Promise<unknown>)(), TypeError, 'ERR_INVALID_ARG_TYPE', /^model must be a Module; got undefined/);
+  });
+
+  it('rejects: a loss that is neither a module nor a function', async () => {
+    await expectRejection(() => evaluateModel(model, [], 3 as never, 'cpu'), TypeError, 'ERR_INVALID_ARG_TYPE', /^lossFn must be a loss module/);
+  });
+
+  it('rejects: an unknown option', async () => {
+    await expectRejection(() => evaluateModel(model, [], new DiceLoss(), 'cpu', { signl: undefined } as never), RangeError, 'ERR_OUT_OF_RANGE', /^options\.signl is not an option of evaluateModel/);
+  });
+
+  it('rejects: a signal that is not an AbortSignal', async () => {
+    await expectRejection(() => evaluateModel(model, [], new DiceLoss(), 'cpu', { signal: 1 as never }), TypeError, 'ERR_INVALID_ARG_TYPE', /^options\.signal must be an AbortSignal/);
+  });
+});
+
+describe('predictVolume', () => {
+  it('rejects: sparse slices of 2^32 - 1 elements', async () => {
+    const model = new UNet({ inChannels: 1, numClasses: 1, baseWidth: 2 });
+    const volume = { data: new Float32Array(8 * 8 * 2), dims: [8, 8, 2] };
+    const slices = Object.assign([], { length: 2 ** 32 - 1 }) as number[];
+    await expectRejection(() => predictVolume(model, volume, { slices }), TypeError, 'ERR_INVALID_ARG_TYPE', /^options\.slices\[0\] must be an integer; got undefined/);
   });
 });
