@@ -10,6 +10,7 @@
 // As a worker thread (workerData set) it runs one task:
 //   'job'     train a few steps in the worker itself and predict with the executor, then exit
 //   'spin'    train in the worker without end, posting after each step, until terminated
+//   'lend'    lend a tensor with shareTensors, post the loan id, and wait to be terminated
 //   'nested'  train with trainModel (the executor, a worker of this worker) without end,
 //             posting after each call, until terminated
 
@@ -65,6 +66,11 @@ async function runTask(medunet, task) {
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
+    case 'lend': {
+      const { native } = await import(pathToFileURL(join(workerData.root, 'dist', 'native.js')).href);
+      parentPort.postMessage(native.shareTensors([medunet.zeros([4])], null));
+      return new Promise(() => {});
+    }
     case 'nested': {
       const model = new medunet.UNet({ baseWidth: 2 });
       const optimizer = new medunet.Adam(model.parameters());
@@ -113,6 +119,26 @@ async function terminateAfter(root, task, messages, delayMs) {
   if (code !== 1) throw new Error(`terminated worker ${task} exited with code ${code}, not 1`);
 }
 
+/** A loan that a terminated worker made and never released ends with the worker's environment. */
+async function expectLoanEndsWithLender(root) {
+  const { native } = await import(pathToFileURL(join(root, 'dist', 'native.js')).href);
+  const worker = new Worker(SCRIPT, { workerData: { root, task: 'lend' } });
+  const id = await new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', resolve);
+  });
+  await worker.terminate();
+  let error = null;
+  try {
+    native.adoptTensors(id, null);
+  } catch (caught) {
+    error = caught;
+  }
+  if (error?.code !== 'ERR_OUT_OF_RANGE' || !/\bid must\b/.test(error.message)) {
+    throw new Error(`adoptTensors(${id}) after the lender ended: expected ERR_OUT_OF_RANGE naming \`id\`, got ${error}`);
+  }
+}
+
 async function main(root) {
   const medunet = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
   const folder = mkdtempSync(join(tmpdir(), 'medunet-terminate-'));
@@ -125,6 +151,7 @@ async function main(root) {
     for (const delayMs of [0, 1, 3, 7]) await terminateAfter(root, 'spin', 2, delayMs);
     // Terminated while its own executor worker trains or predicts: both environments end.
     for (const delayMs of [0, 5]) await terminateAfter(root, 'nested', 1, delayMs);
+    await expectLoanEndsWithLender(root);
     // Fresh workers, and the main thread, start and use the executor again.
     await runWorker(root, 'job', { seed: 3 });
     console.log(`main thread predicted ${await job(medunet, 4)} voxels`);
