@@ -38,6 +38,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         "MEDUNET_VERSION=\"<!(node -p \"require('./package.json').version\")\"",
         "<!@(node scripts/find-torch.mjs defines)"

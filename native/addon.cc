@@ -9,6 +9,7 @@
 #include "bindings.h"
 #include "core/threads.h"
 #include "errors.h"
+#include "share.h"
 #include "tensor_wrap.h"
 
 namespace medunet {
@@ -80,7 +81,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     ConfigureThreadsOnce();
     auto* data = new AddonData();
     env.SetInstanceData(data);
-    env.AddCleanupHook([data] { data->shutting_down = true; });
+    env.AddCleanupHook([data] {
+      data->shutting_down = true;
+      ReleaseLoansOf(*data);
+    });
 
     exports.Set("Tensor", TensorWrap::DefineClass(env, *data));
     exports.Set("Adam", DefineAdamClass(env));

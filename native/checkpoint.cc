@@ -80,9 +80,10 @@ class PromiseWorker : public Napi::AsyncWorker {
       try {
         Napi::HandleScope scope(env);
         Settle(env);
-      } catch (const Napi::Error&) {
+      } catch (...) {
         // A worker thread that is being terminated waits for its thread-pool jobs but can no
-        // longer run JavaScript, so Node-API calls fail there. The result is dropped with the job.
+        // longer run JavaScript, so Node-API calls fail there. The result is dropped with the job,
+        // because an exception leaving this callback would abort the process.
       }
     }
     Destroy();

@@ -31,6 +31,8 @@ namespace {
 struct Loan {
   std::vector<at::Tensor> tensors;
   std::optional<SharedOptimizer> optimizer;
+  /// The lending environment; ReleaseLoansOf ends its loans when it shuts down.
+  const AddonData* lender = nullptr;
   /// The environment whose handles are marked busy, or null while none is.
   AddonData* busy_in = nullptr;
 };
@@ -90,6 +92,7 @@ Napi::Value ShareTensors(const Napi::CallbackInfo& info) {
       loan.optimizer = SharedOptimizerOf(info.Env(), info[1]);
       if (!loan.optimizer) args.FailType("optimizer", "an Adam or SGD optimizer or null", info[1]);
     }
+    loan.lender = &GetAddonData(info.Env());
     LoanRegistry& registry = Registry();
     std::lock_guard<std::mutex> lock(registry.mutex);
     const int64_t id = registry.next_id++;
@@ -180,6 +183,18 @@ Napi::Value ReleaseShared(const Napi::CallbackInfo& info) {
     registry.loans.erase(args.Int(0, "id"));
     return info.Env().Undefined();
   });
+}
+
+void ReleaseLoansOf(const AddonData& data) noexcept {
+  LoanRegistry& registry = Registry();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  for (auto entry = registry.loans.begin(); entry != registry.loans.end();) {
+    if (entry->second.lender == &data) {
+      entry = registry.loans.erase(entry);
+    } else {
+      ++entry;
+    }
+  }
 }
 
 Napi::Value GetRandomState(const Napi::CallbackInfo& info) {

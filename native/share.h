@@ -34,6 +34,13 @@ struct SharedOptimizer {
 /// other value. Throws kTensorDisposed for a disposed optimizer.
 std::optional<SharedOptimizer> SharedOptimizerOf(Napi::Env env, const Napi::Value& value);
 
+struct AddonData;
+
+/// Ends the loans that `data`'s environment made and did not release, as when a worker thread
+/// that lent a model to its own executor worker is terminated. Without this, the registry would
+/// keep their tensors and optimizer alive for the rest of the process.
+void ReleaseLoansOf(const AddonData& data) noexcept;
+
 /// Wraps `shared` in a new Adam or SGD object of this environment.
 Napi::Object WrapSharedOptimizer(Napi::Env env, const SharedOptimizer& shared);
 

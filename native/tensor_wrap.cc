@@ -136,7 +136,12 @@ void TensorWrap::Release() {
   data_->ledger.Release(storage_key_);
   storage_key_ = nullptr;
   const int64_t freed = before - data_->ledger.cpu_bytes();
-  if (freed != 0 && !data_->shutting_down) Napi::MemoryManagement::AdjustExternalMemory(Env(), -freed);
+  if (freed != 0 && !data_->shutting_down) {
+    // The C call, because Release also runs in the destructor (a finalizer), where the
+    // exception that the Napi:: form throws on failure would abort the process.
+    int64_t adjusted = 0;
+    napi_adjust_external_memory(Env(), -freed, &adjusted);
+  }
   tensor_.reset();
 }
 
