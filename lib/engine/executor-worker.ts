@@ -91,8 +91,8 @@ function evaluate(message: EvaluateRequest): ReturnType<typeof evaluateBatch> {
 function predict(message: PredictRequest): ReturnType<typeof predictBatch> {
   const found = session(message.session, message.modes);
   // A session lasts one predictVolume call, so the folded weights cannot go stale.
-  if (message.autocast === null && found.folded === undefined) found.folded = UNetInference.prepare(found.model);
-  const model = message.autocast === null ? (found.folded ?? found.model) : found.model;
+  if (found.folded === undefined) found.folded = UNetInference.prepare(found.model);
+  const model = found.folded ?? found.model;
   return predictBatch(model, message.images, message.shape, message.device, {
     threshold: message.threshold,
     autocast: message.autocast,

@@ -133,9 +133,10 @@ function modelDevice(model: Module, requested: string | undefined): string {
  * `ERR_TENSOR_BUSY`. Other models run on the calling thread, yielding to the event loop between
  * batches. An abort takes effect between batches.
  *
- * A plain `UNet` without `autocast` takes a faster path with the same results up to float32
- * rounding: its batch norms are folded into the convolutions once per call, and one native call
- * runs each batch. Other modules run through `model.forward`.
+ * A plain `UNet` takes a faster path with the same results up to float32 rounding: its batch
+ * norms are folded into the convolutions once per call, and one native call runs each batch.
+ * With `autocast: 'bfloat16'` that call runs under autocast. Other modules run through
+ * `model.forward`.
  *
  * @param model - A one-input-channel model such as {@link UNet}, mapping `[B, 1, H, W]` to `[B, K, H, W]`.
  * @param volume - `{ data, dims }`, e.g. a `NiftiVolume` from `readNifti`.
@@ -171,10 +172,9 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   const mask = new Uint8Array(voxels);
   let probabilities: Float32Array | undefined;
   // Folded once per call, so a model trained between two calls never runs on stale weights.
-  // Autocast keeps the module path, because the folded path runs in float32 only.
   // On the worker thread, the worker folds its own copy.
   const onWorker = useWorker(opts.thread, model, {});
-  const folded = !onWorker && opts.autocast === null ? UNetInference.prepare(model) : null;
+  const folded = onWorker ? null : UNetInference.prepare(model);
   const wasTraining = model.training;
   model.eval();
   let session: ExecutorSession | null = null;

@@ -6,7 +6,7 @@
 //
 // scripts/bench.mjs starts one such process per case and repeat, alternating with
 // scripts/bench/torch_case.py. The case JSON has `kind`:
-//   setup    writes one checkpoint per entry of `widths` (seeded default initialisation) into
+//   setup    writes one checkpoint per entry of `widths` (seeded default initialisation, output bias centred on the sample MRI) into
 //            `folder`, and the sample volume as raw float32 voxels, for both sides to load;
 //   train    `width`, `size` [H, W], `batch`, `warmup`, `iterations`, `seed`, `checkpoint`:
 //            one step is zeroGrad, forward, Dice loss, loss.item(), backward and an Adam step;
@@ -29,6 +29,7 @@ import {
   getNumThreads,
   loadModel,
   manualSeed,
+  noGrad,
   predictVolume,
   rand,
   randn,
@@ -53,20 +54,39 @@ function cpuSeconds() {
   return (user + system) / 1e6;
 }
 
-function runSetup({ folder, widths, seed, sample }) {
+/**
+ * Shifts the output bias of a freshly initialised model so that half the voxels of the middle
+ * axial slice fall on each side of the 0.5 threshold. With the raw initialisation every voxel is
+ * foreground, and masks compared between the two sides or two precisions would agree trivially.
+ */
+async function centreOutputBias(model, nifti) {
+  const [nx, ny, nz] = nifti.dims;
+  const middle = Math.floor(nz / 2);
+  const { probabilities } = await predictVolume(model, nifti, { slices: [middle], probabilities: true, thread: 'main' });
+  const plane = Array.from(probabilities.subarray(middle * nx * ny, (middle + 1) * nx * ny)).sort((a, b) => a - b);
+  const median = Math.min(Math.max(plane[plane.length >> 1], 1e-6), 1 - 1e-6);
+  const bias = model.namedParameters().find(([name]) => name === 'outc.bias')?.[1];
+  if (bias === undefined) throw new Error('the U-Net has no parameter outc.bias');
+  noGrad(() => bias.add_(-Math.log(median / (1 - median))));
+}
+
+async function runSetup({ folder, widths, seed, sample }) {
+  let volume = null;
+  let nifti = null;
+  if (sample !== null) {
+    nifti = readNifti(sample);
+    const data = toFloat32Array(nifti.data);
+    volume = { path: join(folder, 'volume.f32'), dims: nifti.dims.slice(0, 3) };
+    writeFileSync(volume.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
   const checkpoints = {};
   for (const width of widths) {
     manualSeed(seed);
     const path = join(folder, `unet-w${width}.pt`);
-    saveCheckpoint(path, new UNet({ inChannels: 1, numClasses: 1, baseWidth: width }));
+    const model = new UNet({ inChannels: 1, numClasses: 1, baseWidth: width });
+    if (nifti !== null) await centreOutputBias(model, nifti);
+    saveCheckpoint(path, model);
     checkpoints[width] = path;
-  }
-  let volume = null;
-  if (sample !== null) {
-    const nifti = readNifti(sample);
-    const data = toFloat32Array(nifti.data);
-    volume = { path: join(folder, 'volume.f32'), dims: nifti.dims.slice(0, 3) };
-    writeFileSync(volume.path, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   return { checkpoints, volume };
 }
@@ -111,16 +131,16 @@ function runTrain({ seed, size, batch, checkpoint, warmup, iterations }) {
   return { seconds, cpuSeconds: cpu, phases, firstLoss: losses[0], slicesPerIteration: batch };
 }
 
-async function runPredict({ checkpoint, volume, dims, slices, batchSize, maskOut }) {
+async function runPredict({ checkpoint, volume, dims, slices, batchSize, maskOut, autocast = null }) {
   const bytes = readFileSync(volume);
   const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   const model = loadModel(checkpoint);
   const input = { data, dims };
   // Warm-up: one batch of slices, so one-time allocations happen before timing.
-  await predictVolume(model, input, { batchSize, slices: slices.slice(0, batchSize) });
+  await predictVolume(model, input, { batchSize, autocast, slices: slices.slice(0, batchSize) });
   const start = performance.now();
   const cpuStart = cpuSeconds();
-  const { mask } = await predictVolume(model, input, { batchSize, slices });
+  const { mask } = await predictVolume(model, input, { batchSize, autocast, slices });
   const seconds = since(start);
   const cpu = cpuSeconds() - cpuStart;
   if (maskOut) writeFileSync(maskOut, mask);

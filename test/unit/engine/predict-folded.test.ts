@@ -85,16 +85,17 @@ describe('predictVolume with a UNet (folded path)', () => {
     }
   });
 
-  it('keeps the module path under autocast', async () => {
+  it('folds the model under autocast too', async () => {
     const [model] = modelPair(1, 36);
     const volume = syntheticVolume(37);
-    const folded = await predictVolume(model, volume, { probabilities: true });
-    const autocasted = await predictVolume(model, volume, { probabilities: true, autocast: 'bfloat16' });
-    let maxDifference = 0;
-    folded.probabilities!.forEach((p, i) => (maxDifference = Math.max(maxDifference, Math.abs(p - autocasted.probabilities![i]!))));
-    // bfloat16 keeps 8 significant bits, so the probabilities differ, but only slightly.
-    expect(maxDifference).toBeGreaterThan(0);
-    expect(maxDifference).toBeLessThan(0.05);
+    const float32 = await predictVolume(model, volume, { probabilities: true });
+    const folded = await predictVolume(model, volume, { probabilities: true, autocast: 'bfloat16' });
+    const modulePath = await predictVolume(twinOf(model), volume, { probabilities: true, autocast: 'bfloat16' });
+    const largestDifference = (a: Float32Array, b: Float32Array): number => a.reduce((largest, p, i) => Math.max(largest, Math.abs(p - b[i]!)), 0);
+    // bfloat16 keeps 8 significant bits, so the probabilities differ from float32, but only slightly.
+    expect(largestDifference(folded.probabilities!, float32.probabilities!)).toBeGreaterThan(0);
+    expect(largestDifference(folded.probabilities!, float32.probabilities!)).toBeLessThan(0.05);
+    expect(largestDifference(folded.probabilities!, modulePath.probabilities!)).toBeLessThan(0.05);
   });
 
   it('uses the new weights after a training step', async () => {
