@@ -28,7 +28,7 @@ interface Session {
   modules: Module[];
   loss: DiceLoss | null;
   optimizer: NativeOptimizer | null;
-  /** The model with batch norm folded in, made at the first float32 prediction of the session. */
+  /** The model with batch norm folded in, made at the first prediction of the session. */
   folded?: UNetInference | null;
 }
 
