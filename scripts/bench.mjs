@@ -17,18 +17,20 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { constants as osConstants, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import {
+  ResultsFileError,
   USAGE,
   UsageError,
   fixed,
   markdownTable,
   median,
   parseArgs,
+  parseResults,
   plainTable,
   planCases,
   ratio,
@@ -89,9 +91,20 @@ if (needsSample && !(existsSync(sample) && existsSync(sampleMask))) {
 
 const startedAt = new Date();
 const loadAtStart = loadavg();
+const saved = measuring ? null : loadResults(options.fromJson);
 const folder = mkdtempSync(join(tmpdir(), 'medunet-bench-'));
+// The child that runs now, so that an interrupt or an early exit can stop it.
+let runningChild = null;
+process.on('exit', cleanUp);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    progress(`received ${signal}; stopping the running child and removing ${folder}`);
+    cleanUp(signal);
+    process.exit(128 + osConstants.signals[signal]);
+  });
+}
 try {
-  const report = measuring ? await runAll() : JSON.parse(readFileSync(options.fromJson, 'utf8'));
+  const report = saved ?? (await runAll());
   if (measuring) report.meta = saveResults(report);
   // Results saved before the machine fields existed take them from the machine rendering them.
   const run = { ...describeMachine(), ...report.meta };
@@ -103,7 +116,29 @@ try {
     progress('wrote the tables into BENCHMARKS.md');
   }
 } finally {
+  cleanUp();
+}
+
+/** Stops the running child, if any, and removes the temporary folder; runs at most once. */
+function cleanUp(signal = 'SIGTERM') {
+  if (runningChild !== null && runningChild.exitCode === null && runningChild.signalCode === null) runningChild.kill(signal);
+  runningChild = null;
   rmSync(folder, { recursive: true, force: true });
+}
+
+/** Reads the raw results for --from-json; a missing or unusable file ends the script with status 2. */
+function loadResults(path) {
+  try {
+    return parseResults(path, readFileSync(path, 'utf8'));
+  } catch (error) {
+    let problem;
+    if (error instanceof ResultsFileError) problem = error.message;
+    else if (error.code === 'ENOENT') problem = `${path}: file not found`;
+    else if (error.code === 'EISDIR') problem = `${path}: is a directory, not a results file`;
+    else problem = `${path}: could not be read (${error.message})`;
+    process.stderr.write(`bench: --from-json ${problem}\n`);
+    process.exit(2);
+  }
 }
 
 /** Returns the CPU model, CPU count and Node.js version of this machine. */
@@ -137,12 +172,14 @@ function runChild(side, spec) {
   }
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    runningChild = child;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
+      if (runningChild === child) runningChild = null;
       const last = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && last.startsWith('{')) return resolve(JSON.parse(last));
       reject(new Error(`the ${side} child for ${spec.kind} exited with code ${code}:\n${stderr.trim()}`));

@@ -18,6 +18,7 @@ import { nativeOptimizerOf, type Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import { SGD } from '../optim/sgd.js';
 import { rangeError } from '../validate.js';
+import { markLent, markReturned } from './lent.js';
 import {
   deserializeError,
   describeLoss,
@@ -186,17 +187,22 @@ export class ExecutorSession {
   readonly #id: number;
   readonly #loan: number;
   readonly #model: Module;
+  readonly #optimizer: Optimizer | undefined;
   #closed = false;
 
-  private constructor(id: number, loan: number, model: Module) {
+  private constructor(id: number, loan: number, model: Module, optimizer: Optimizer | undefined) {
     this.#id = id;
     this.#loan = loan;
     this.#model = model;
+    this.#optimizer = optimizer;
+    markLent(model);
+    if (optimizer !== undefined) markLent(optimizer);
   }
 
   /**
    * Lends the model's tensors (and the optimizer) to the worker and waits until it has rebuilt
-   * the model around them.
+   * the model around them. Until `close()`, the model and the optimizer are marked as lent, so
+   * that another call or their dispose() throws ERR_TENSOR_BUSY (lent.ts).
    */
   static async open(model: Module, parts: SessionParts): Promise<ExecutorSession> {
     const description = describeModel(model);
@@ -208,7 +214,7 @@ export class ExecutorSession {
       members.map(([, value]) => value),
       optimizer,
     );
-    const session = new ExecutorSession(nextSession++, loan, model);
+    const session = new ExecutorSession(nextSession++, loan, model, parts.optimizer);
     try {
       await session.#run({
         type: 'open',
@@ -247,6 +253,8 @@ export class ExecutorSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    markReturned(this.#model);
+    if (this.#optimizer !== undefined) markReturned(this.#optimizer);
     native.releaseShared(this.#loan);
     notify({ type: 'close', session: this.#id });
   }

@@ -22,6 +22,7 @@ import { sigmoid, softmax } from '../nn/functional.js';
 import { autocast, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
 import { checkBoolean, checkEach, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 import { ExecutorSession, THREAD_MODES, useWorker, type ThreadMode } from './executor.js';
+import { checkNotLent } from './lent.js';
 
 /** A volume to segment: voxels with x fastest (NIfTI order) and their sizes. A `NiftiVolume` fits. */
 export interface VolumeInput {
@@ -46,8 +47,12 @@ export interface PredictOptions {
   autocast?: 'bfloat16' | null;
   /** Also return the probabilities; default false. */
   probabilities?: boolean;
-  /** Called after each batch with the slices done and the total. */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Called after each batch with the slices done and the total. When it returns a promise,
+   * prediction waits for it before the next batch, and a rejection rejects `predictVolume` with
+   * that error.
+   */
+  onProgress?: (done: number, total: number) => void | Promise<void>;
   /** Stops between batches; `predictVolume` then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Predict only these slice indices along `axis`; the other slices are labelled 0. Default: all. */
@@ -81,7 +86,7 @@ interface CheckedPredictOptions {
   normalize: 'minmax' | 'zscore' | 'none';
   autocast: 'bfloat16' | null;
   probabilities: boolean;
-  onProgress: ((done: number, total: number) => void) | undefined;
+  onProgress: ((done: number, total: number) => void | Promise<void>) | undefined;
   signal: AbortSignal | undefined;
   slices: readonly number[] | undefined;
   thread: ThreadMode;
@@ -98,7 +103,7 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
     axis: resolveAxis(opts.axis ?? 'axial', 'options.axis'),
     batchSize: checkInt('options.batchSize', opts.batchSize ?? 8, 1),
     device: opts.device === undefined ? undefined : resolveDevice(opts.device, 'options.device'),
-    threshold: checkNumber('options.threshold', opts.threshold ?? 0.5, 0, 1),
+    threshold: checkThreshold(opts.threshold ?? 0.5),
     normalize: checkOneOf('options.normalize', opts.normalize ?? 'minmax', ['minmax', 'zscore', 'none'] as const),
     autocast: opts.autocast == null ? null : checkOneOf('options.autocast', opts.autocast, ['bfloat16'] as const),
     probabilities: checkBoolean('options.probabilities', opts.probabilities ?? false),
@@ -107,6 +112,25 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
     slices: opts.slices,
     thread: checkOneOf('options.thread', opts.thread ?? 'auto', THREAD_MODES),
   };
+}
+
+/** Checks `options.threshold`; NaN is a RangeError, because it is a number that no probability exceeds. */
+function checkThreshold(value: unknown): number {
+  if (typeof value === 'number' && Number.isNaN(value)) throw rangeError('options.threshold', 'a finite number in [0, 1]', value);
+  return checkNumber('options.threshold', value, 0, 1);
+}
+
+/**
+ * Throws a RangeError naming `volume.data` when no voxel is finite, as `medunet predict` rejects
+ * such an image. Normalisation reads NaN and infinite voxels as 0, so the model would label a
+ * volume of zeros. The scan stops at the first finite voxel.
+ */
+function checkFiniteVoxels(data: ArrayLike<number | bigint>): void {
+  for (let i = 0; i < data.length; i++) {
+    const value = data[i];
+    if (typeof value === 'bigint' || Number.isFinite(value)) return;
+  }
+  if (data.length > 0) throw rangeError('volume.data', 'a volume with at least one finite voxel', `${data.length} voxels, all NaN or infinite`);
 }
 
 /** Picks the device: the requested one, which must hold the model, or the model's own. */
@@ -144,7 +168,10 @@ function modelDevice(model: Module, requested: string | undefined): string {
  *   `probabilities`, `onProgress`, `signal`, `slices`, `thread`.
  * @returns The label mask, the dims and, when asked, the probabilities.
  * @throws TypeError or RangeError for bad arguments, including `thread: 'worker'` with a model
- *   that the worker cannot rebuild; the signal's reason when aborted.
+ *   that the worker cannot rebuild, a volume with no finite voxel and a NaN `threshold`; the
+ *   signal's reason when aborted; the rejection of an `onProgress` promise.
+ * @throws Error with code `ERR_TENSOR_BUSY` when `model` is in use by another off-thread call
+ *   that has not settled. Until this call settles, `model` cannot be disposed either.
  * @example
  * const volume = readNifti('ch2.nii.gz');
  * const { mask } = await predictVolume(model, volume, { batchSize: 16 });
@@ -152,6 +179,7 @@ function modelDevice(model: Module, requested: string | undefined): string {
  */
 export async function predictVolume(model: Module, volume: VolumeInput, options?: PredictOptions): Promise<PredictResult> {
   if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
+  checkNotLent('model', model, 'start another call');
   if (model instanceof UNet && model.inChannels !== 1) {
     throw rangeError('model', 'a model with 1 input channel (slices have one channel)', `a UNet with ${model.inChannels} input channels`);
   }
@@ -164,6 +192,7 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
   if (volume.data === null || typeof volume.data !== 'object' || volume.data.length !== voxels) {
     throw rangeError('volume.data', `${voxels} voxels to match \`volume.dims\` [${dims.join(', ')}]`, volume.data?.length);
   }
+  checkFiniteVoxels(volume.data as ArrayLike<number | bigint>);
   // checkEach stops at the first hole of a sparse array, where map() would step through every index.
   const indices = opts.slices === undefined ? Array.from({ length: total }, (_, i) => i) : checkEach(opts.slices, (value, i) => checkInt(`options.slices[${i}]`, value, 0, total - 1));
   const device = modelDevice(model, opts.device);
@@ -197,7 +226,7 @@ export async function predictVolume(model: Module, volume: VolumeInput, options?
           insertSlice(probabilities.subarray(k * voxels, (k + 1) * voxels), dims, opts.axis, batch[i] as number, scores.subarray(offset, offset + plane));
         }
       }
-      opts.onProgress?.(start + count, indices.length);
+      await opts.onProgress?.(start + count, indices.length);
       await yieldToEventLoop();
     }
   } finally {

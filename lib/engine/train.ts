@@ -15,6 +15,7 @@ import { Optimizer } from '../optim/optimizer.js';
 import { autocast, checkTensor, formatShape, isTensor, noGrad, tensor, tidy, type Tensor } from '../tensor.js';
 import { checkInt, checkKnownKeys, checkOneOf, checkOptions, rangeError, typeError } from '../validate.js';
 import { ExecutorSession, THREAD_MODES, useWorker, type ThreadMode } from './executor.js';
+import { checkNotLent } from './lent.js';
 
 /** One batch of 2-D slices, as the data loader yields it. */
 export interface TrainBatch {
@@ -76,10 +77,16 @@ export interface TrainHistory {
 export interface TrainOptions {
   /** Batches for validation after each epoch; each must have masks. */
   valLoader?: BatchSource;
-  /** Called after each training batch. */
-  onBatch?: (info: BatchInfo) => void;
-  /** Called after each epoch (and its validation). */
-  onEpoch?: (record: EpochRecord) => void;
+  /**
+   * Called after each training batch. When it returns a promise, training waits for it before
+   * the next batch, and a rejection rejects `trainModel` with that error.
+   */
+  onBatch?: (info: BatchInfo) => void | Promise<void>;
+  /**
+   * Called after each epoch (and its validation). When it returns a promise, training waits for
+   * it before the next epoch, and a rejection rejects `trainModel` with that error.
+   */
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
   /** Run the forward pass under autocast in this dtype; the loss is computed in float32. Default null. */
   autocast?: 'bfloat16' | null;
   /** Stops training between batches; `trainModel` then rejects with the signal's reason. */
@@ -97,8 +104,8 @@ export interface TrainOptions {
 
 interface CheckedTrainOptions {
   valLoader: BatchSource | undefined;
-  onBatch: ((info: BatchInfo) => void) | undefined;
-  onEpoch: ((record: EpochRecord) => void) | undefined;
+  onBatch: ((info: BatchInfo) => void | Promise<void>) | undefined;
+  onEpoch: ((record: EpochRecord) => void | Promise<void>) | undefined;
   autocast: 'bfloat16' | null;
   signal: AbortSignal | undefined;
   log: ((message: string) => void) | undefined;
@@ -249,6 +256,8 @@ interface CheckedStep {
 function checkStepArguments(model: unknown, optimizer: unknown, lossFn: unknown, images: unknown, masks: unknown, options: unknown): CheckedStep {
   if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
   if (!(optimizer instanceof Optimizer)) throw typeError('optimizer', 'an Optimizer (Adam or SGD)', optimizer);
+  checkModelFree(model, optimizer);
+  checkOptimizerOwner(model, optimizer);
   const loss = checkLossFunction(lossFn);
   const input = checkTensor('images', images);
   const target = checkTensor('masks', masks);
@@ -260,6 +269,26 @@ function checkStepArguments(model: unknown, optimizer: unknown, lossFn: unknown,
   const device = input.device;
   checkModelDevice(model, device);
   return { loss, device, autocast: opts.autocast == null ? null : checkOneOf('options.autocast', opts.autocast, ['bfloat16'] as const) };
+}
+
+/** Throws ERR_TENSOR_BUSY when the model or the optimizer is lent to another off-thread call. */
+function checkModelFree(model: Module, optimizer: Optimizer | null): void {
+  checkNotLent('model', model, 'start another call');
+  if (optimizer !== null) checkNotLent('optimizer', optimizer, 'start another call');
+}
+
+/**
+ * Throws a RangeError naming `optimizer` when none of its parameters is a parameter of `model`,
+ * as when the optimizer was built over another model or before `model.to(device)`.
+ */
+function checkOptimizerOwner(model: Module, optimizer: Optimizer): void {
+  const own = new Set<Tensor>(model.parameters());
+  if (optimizer.params.some((param) => own.has(param))) return;
+  throw rangeError(
+    'optimizer',
+    'an optimizer over `model.parameters()`, built after `model.to(device)`',
+    `${optimizer.constructor.name} over ${optimizer.params.length} tensors, none of them a parameter of \`model\``,
+  );
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -353,7 +382,9 @@ export async function trainStepAsync(
  * losses run on the calling thread, which then awaits the event loop only between batches.
  * While a step runs in the worker, using the model's tensors or the optimizer on the calling
  * thread throws an Error with code `ERR_TENSOR_BUSY`. Between steps (in `onBatch` and
- * `onEpoch`) they can be used.
+ * `onEpoch`) they can be read. Until the call settles, disposing the model or the optimizer or
+ * passing them to another call throws `ERR_TENSOR_BUSY`. Do not call `model.train()` or
+ * `model.eval()` meanwhile either, because `trainModel` sets the mode itself.
  *
  * The model must already be on `device`, and the optimizer built after that move.
  *
@@ -367,6 +398,10 @@ export async function trainStepAsync(
  * @returns The per-epoch losses and validation scores.
  * @throws TypeError or RangeError for bad arguments (before any training), including
  *   `thread: 'worker'` with a model, loss or optimizer that the worker cannot rebuild.
+ * @throws RangeError naming `optimizer` when none of its parameters is a parameter of `model`.
+ * @throws Error with code `ERR_TENSOR_BUSY` when `model` or `optimizer` is in use by another
+ *   off-thread call that has not settled.
+ * @throws The rejection of an `onBatch` or `onEpoch` promise.
  * @throws The signal's reason when aborted. The abort takes effect between batches: a step
  *   already running finishes, so the weights, batch-norm statistics and optimizer state are
  *   those after the last finished step.
@@ -391,6 +426,8 @@ export async function trainModel(
   if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
   if (!isBatchSource(loader)) throw typeError('loader', 'an iterable or async iterable of batches', loader);
   if (!(optimizer instanceof Optimizer)) throw typeError('optimizer', 'an Optimizer (Adam or SGD)', optimizer);
+  checkModelFree(model, optimizer);
+  checkOptimizerOwner(model, optimizer);
   const loss = checkLossFunction(lossFn);
   const target = resolveDevice(device);
   checkInt('epochs', epochs, 1);
@@ -414,7 +451,7 @@ export async function trainModel(
       }
       record.seconds = (performance.now() - started) / 1000;
       history.epochs.push(record);
-      opts.onEpoch?.(record);
+      await opts.onEpoch?.(record);
       opts.log?.(formatEpoch(record, epochs));
     }
   } finally {
@@ -540,7 +577,7 @@ async function trainEpoch(
       const size = batch.shape[0] as number;
       total += value * size;
       samples += size;
-      opts.onBatch?.({ epoch, batch: index, batches, loss: value, seconds: (performance.now() - started) / 1000 });
+      await opts.onBatch?.({ epoch, batch: index, batches, loss: value, seconds: (performance.now() - started) / 1000 });
       if (!runner.overlaps) await yieldToEventLoop();
       opts.signal?.throwIfAborted();
     }
@@ -643,6 +680,7 @@ export async function evaluateModel(
   options?: { autocast?: 'bfloat16' | null; signal?: AbortSignal | undefined },
 ): Promise<EvaluationResult> {
   if (!(model instanceof Module)) throw typeError('model', 'a Module', model);
+  checkModelFree(model, null);
   if (!isBatchSource(loader)) throw typeError('loader', 'an iterable or async iterable of batches', loader);
   const loss = checkLossFunction(lossFn);
   const target = resolveDevice(device);

@@ -5,6 +5,7 @@
 
 import { sameDevice, resolveDevice } from '../device.js';
 import { ErrorCode, withCode } from '../errors.js';
+import { checkNotLent } from '../engine/lent.js';
 import { checkTensor, formatShape, isTensor, keep, noGrad, type Tensor } from '../tensor.js';
 import { checkBoolean, checkOptions, checkString, rangeError, typeError } from '../validate.js';
 
@@ -452,13 +453,15 @@ export class Module {
    * Frees the native memory of every parameter and buffer of this module and its descendants now.
    * Afterwards `forward`, `parameters()`, `to()`, `stateDict()`, `loadStateDict()` and the other
    * methods that reach the tensors throw an Error with code ERR_MODULE_DISPOSED. Calling it again
-   * does nothing.
+   * does nothing. While an off-thread call (`trainModel`, `trainStepAsync`, `predictVolume`) uses
+   * the module, it throws an Error with code ERR_TENSOR_BUSY and frees nothing.
    *
    * @example
    * model.dispose();
    * model.forward(x); // throws Error with code ERR_MODULE_DISPOSED
    */
   dispose(): void {
+    checkNotLent('model', this, 'be disposed');
     for (const module of this.modules()) {
       module.#disposed = true;
       for (const value of [...module.#parameters.values(), ...module.#buffers.values()]) value?.dispose();

@@ -3,6 +3,7 @@
 // The shared part of the optimizers: parameter checks and the libtorch optimizer they drive.
 
 import { ErrorCode, withCode } from '../errors.js';
+import { checkNotLent } from '../engine/lent.js';
 import { type NativeOptimizer } from '../native.js';
 import { isTensor, type Tensor } from '../tensor.js';
 import { checkBoolean, checkNumber, checkOptions, rangeError, typeError } from '../validate.js';
@@ -97,8 +98,18 @@ export abstract class Optimizer {
     throw withCode(new Error(message), ErrorCode.DISPOSED);
   }
 
-  /** Frees the optimizer state (moment estimates, momentum buffers) now. */
+  /**
+   * Frees the optimizer state (moment estimates, momentum buffers) now. While an off-thread call
+   * (`trainModel`, `trainStepAsync`) uses the optimizer, it throws an Error with code
+   * ERR_TENSOR_BUSY and frees nothing.
+   */
   dispose(): void {
+    checkNotLent('optimizer', this, 'be disposed');
     this.#native.dispose();
+  }
+
+  /** Calls {@link dispose}, so that `using optimizer = new Adam(...)` frees the state at the end of its block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

@@ -108,11 +108,25 @@ at::Tensor LoadStorageRecord(caffe2::serialize::PyTorchStreamReader& reader, con
   return tensor;
 }
 
+// Returns true when the file starts with a zip local file header ("PK\3\4"), as every archive
+// that torch.save writes does. A file that does but cannot be opened is a cut or damaged archive.
+bool StartsWithZipHeader(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return false;
+  char magic[4] = {};
+  const size_t read = std::fread(magic, 1, sizeof magic, file);
+  std::fclose(file);
+  return read == sizeof magic && std::memcmp(magic, "PK\x03\x04", sizeof magic) == 0;
+}
+
 PickleValue ReadArchive(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error& error) {
+    MEDUNET_CHECK(!StartsWithZipHeader(path), kCheckpoint,
+                  "is truncated or damaged: it starts as a zip archive, but the archive cannot be read (",
+                  FirstLine(error.what_without_backtrace()), "); save the checkpoint again or restore it from a copy");
     MEDUNET_THROW(kCheckpoint, "is not a zip archive written by torch.save (",
                   FirstLine(error.what_without_backtrace()),
                   "); files from PyTorch before 1.6, or saved with _use_new_zipfile_serialization=False, must be "
@@ -181,7 +195,8 @@ Checkpoint ReadCheckpointFile(const std::string& path) {
   } catch (const Error& error) {
     FailAt(path, error.what());
   } catch (const c10::Error& error) {
-    FailAt(path, "could not read the archive: " + FirstLine(error.what_without_backtrace()));
+    FailAt(path, "is truncated or damaged: could not read the archive (" + FirstLine(error.what_without_backtrace()) +
+                     "); save the checkpoint again or restore it from a copy");
   }
 }
 

@@ -36,6 +36,7 @@ export class UsageError extends Error {
 
 const UNKNOWN_OPTION = 'ERR_PARSE_ARGS_UNKNOWN_OPTION';
 const INVALID_VALUE = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+const UNEXPECTED_POSITIONAL = 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
 
 /**
  * Parses the command-line arguments (without `node` and the script path).
@@ -50,8 +51,10 @@ export function parseArgs(argv) {
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, null];
     const value = () => {
       if (inline !== null) return inline;
-      const next = argv[++i];
-      if (next === undefined) throw new UsageError(`\`${name}\` is missing its value`, INVALID_VALUE);
+      const next = argv[i + 1];
+      // An option in place of the value means that the value was left out.
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`\`${name}\` is missing its value`, INVALID_VALUE);
+      i++;
       return next;
     };
     if (name === '--quick') options.quick = true;
@@ -61,6 +64,7 @@ export function parseArgs(argv) {
     else if (name === '--repeats') options.repeats = parseRepeats(value());
     else if (name === '--cases') options.cases = parseCases(value());
     else if (name === '--from-json') options.fromJson = value();
+    else if (!arg.startsWith('-')) throw new UsageError(`unexpected argument \`${arg}\`; the script takes only options, see --help`, UNEXPECTED_POSITIONAL);
     else throw new UsageError(`unknown option \`${arg}\`; see --help`, UNKNOWN_OPTION);
   }
   if (options.repeats === null) options.repeats = options.quick ? 1 : 2;
@@ -82,6 +86,45 @@ function parseCases(text) {
     throw new UsageError(`\`--cases\` must be a comma-separated list of ${CASE_NUMBERS.join(', ')}; got ${JSON.stringify(text)}`, INVALID_VALUE);
   }
   return [...new Set(cases)].sort((a, b) => a - b);
+}
+
+/** Error for a `--from-json` file that cannot be rendered; the message starts with the file's path. */
+export class ResultsFileError extends Error {
+  constructor(path, problem) {
+    super(`${path}: ${problem}`);
+    this.name = 'ResultsFileError';
+    this.path = path;
+  }
+}
+
+/**
+ * Parses the text of a `--from-json` file and checks that it holds the raw results of a run, as
+ * scripts/bench.mjs saves them in out/bench-results.json.
+ *
+ * @param {string} path - The file's path, for the messages.
+ * @param {string} text - The file's contents.
+ * @throws ResultsFileError for text that is not JSON or lacks a field that rendering reads.
+ */
+export function parseResults(path, text) {
+  let report;
+  try {
+    report = JSON.parse(text);
+  } catch (error) {
+    throw new ResultsFileError(path, `is not valid JSON (${error.message})`);
+  }
+  if (report === null || typeof report !== 'object' || Array.isArray(report)) {
+    throw new ResultsFileError(path, 'does not contain a JSON object; expected the raw results that `npm run bench` saves in out/bench-results.json');
+  }
+  const missing = [];
+  if (!Array.isArray(report.train)) missing.push('train (an array)');
+  if (!Array.isArray(report.predict)) missing.push('predict (an array)');
+  if (report.data === undefined) missing.push('data (an object or null)');
+  if (report.setup === null || typeof report.setup !== 'object') missing.push('setup (an object)');
+  if (report.meta === null || typeof report.meta !== 'object' || !Array.isArray(report.meta.argv)) missing.push('meta.argv (an array)');
+  if (missing.length > 0) {
+    throw new ResultsFileError(path, `is missing ${missing.join(', ')}; expected the raw results that \`npm run bench\` saves in out/bench-results.json`);
+  }
+  return report;
 }
 
 /**

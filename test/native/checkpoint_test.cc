@@ -152,7 +152,18 @@ TEST_F(CheckpointTest, FailsOnTruncatedArchive) {
   const std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
   WriteBytes(PathOf("cut.pt"), bytes.substr(0, bytes.size() / 2));
   const std::string message = CheckpointErrorOf([&] { ReadCheckpointFile(PathOf("cut.pt")); });
-  EXPECT_EQ(message.rfind(PathOf("cut.pt") + ": ", 0), 0u) << message;
+  EXPECT_EQ(message.rfind(PathOf("cut.pt") + ": is truncated or damaged", 0), 0u) << message;
+}
+
+TEST_F(CheckpointTest, FailsOnDamagedArchive) {
+  WriteCheckpointFile(PathOf("whole.pt"), {{"a", at::randn({64})}}, "{}");
+  std::ifstream whole(PathOf("whole.pt"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  // Flip every byte after the first local file header, so the zip magic survives and nothing else.
+  for (size_t i = 4; i < bytes.size(); i++) bytes[i] = static_cast<char>(~bytes[i]);
+  WriteBytes(PathOf("flipped.pt"), bytes);
+  const std::string message = CheckpointErrorOf([&] { ReadCheckpointFile(PathOf("flipped.pt")); });
+  EXPECT_EQ(message.rfind(PathOf("flipped.pt") + ": is truncated or damaged", 0), 0u) << message;
 }
 
 // Pickle opcodes for hand-written streams.

@@ -6,10 +6,12 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  ResultsFileError,
   UsageError,
   markdownTable,
   median,
   parseArgs,
+  parseResults,
   plainTable,
   planCases,
   ratio,
@@ -91,6 +93,38 @@ describe('parseArgs', () => {
 
   it('rejects: an unknown option', () => {
     expectUsageError(['--fast'], 'ERR_PARSE_ARGS_UNKNOWN_OPTION', '--fast');
+  });
+
+  it.each([
+    ['--repeats', ['--repeats', '--quick']],
+    ['--cases', ['--cases', '--no-write']],
+    ['--cases', ['--cases']],
+    ['--from-json', ['--from-json', '--markdown']],
+  ])('rejects: %s followed by another option', (name, argv) => {
+    expectUsageError(argv, 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE', name);
+  });
+
+  it('rejects: a stray word', () => {
+    expectUsageError(['--quick', 'stray'], 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL', 'unexpected argument `stray`');
+  });
+});
+
+describe('parseResults', () => {
+  const complete = { train: [], predict: [], data: null, setup: {}, meta: { argv: [] } };
+
+  it('returns complete results', () => {
+    expect(parseResults('run.json', JSON.stringify(complete))).toEqual(complete);
+  });
+
+  it.each([
+    ['bad JSON', '{', /^run\.json: is not valid JSON/],
+    ['an array', '[]', /^run\.json: does not contain a JSON object/],
+    ['an empty object', '{}', /^run\.json: is missing train \(an array\), predict/],
+    ['no meta', JSON.stringify({ ...complete, meta: undefined }), /^run\.json: is missing meta\.argv/],
+  ])('rejects: %s', (_case, text, message) => {
+    const call = () => parseResults('run.json', text);
+    expect(call).toThrow(ResultsFileError);
+    expect(call).toThrow(message);
   });
 });
 

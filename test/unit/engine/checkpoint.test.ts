@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -141,6 +141,27 @@ print(json.dumps({'metadata': json.loads(checkpoint['metadata']), 'keys': list(c
     const call = (): unknown => loadModel(path);
     expectCheckpointError(call, new RegExp(`^${escapeRegExp(path)}: is not a zip archive written by torch\\.save`));
     expect(countOf(messageOf(call), path)).toBe(1);
+  });
+
+  it('fails: a truncated or damaged checkpoint', () => {
+    const whole = join(folder, 'whole.pt');
+    saveCheckpoint(whole, makeModel({ baseWidth: 2 }, 7));
+    const bytes = readFileSync(whole);
+    const damaged = Buffer.from(bytes);
+    // Keep the zip magic of the first local file header and invert everything after it.
+    for (let i = 4; i < damaged.length; i++) damaged[i] = ~(damaged[i] as number) & 0xff;
+    const cases: Array<[string, Buffer]> = [
+      ['cut-10.pt', bytes.subarray(0, Math.floor(bytes.length * 0.1))],
+      ['cut-90.pt', bytes.subarray(0, Math.floor(bytes.length * 0.9))],
+      ['flipped.pt', damaged],
+    ];
+    for (const [name, content] of cases) {
+      const path = join(folder, name);
+      writeFileSync(path, content);
+      const call = (): unknown => loadModel(path);
+      expectCheckpointError(call, new RegExp(`^${escapeRegExp(path)}: is truncated or damaged`));
+      expect(messageOf(call)).not.toMatch(/PyTorch before 1\.6/);
+    }
   });
 
   it('fails: writing into a missing folder', () => {
