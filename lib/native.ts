@@ -236,6 +236,8 @@ export interface NativeBinding {
     ceilMode: boolean,
   ): NativeTensor;
   relu(input: NativeTensor): NativeTensor;
+  /** In-place `max(0, x)`; returns `input`. */
+  relu_(input: NativeTensor): NativeTensor;
   sigmoid(input: NativeTensor): NativeTensor;
   softmax(input: NativeTensor, dim: number): NativeTensor;
   logSoftmax(input: NativeTensor, dim: number): NativeTensor;

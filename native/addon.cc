@@ -38,6 +38,7 @@ constexpr ExportedFunction kFunctions[] = {
     {"batchNorm", BatchNorm},
     {"maxPool2d", MaxPool2d},
     {"relu", Relu},
+    {"relu_", ReluInplace},
     {"sigmoid", Sigmoid},
     {"softmax", Softmax},
     {"logSoftmax", LogSoftmax},

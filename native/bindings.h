@@ -26,6 +26,7 @@ Napi::Value ConvTranspose2d(const Napi::CallbackInfo& info);
 Napi::Value BatchNorm(const Napi::CallbackInfo& info);
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info);
 Napi::Value Relu(const Napi::CallbackInfo& info);
+Napi::Value ReluInplace(const Napi::CallbackInfo& info);
 Napi::Value Sigmoid(const Napi::CallbackInfo& info);
 Napi::Value Softmax(const Napi::CallbackInfo& info);
 Napi::Value LogSoftmax(const Napi::CallbackInfo& info);

@@ -295,6 +295,15 @@ Napi::Value Relu(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value ReluInplace(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    at::Tensor input = ArgReader(info, "relu_").Tensor(0, "input");
+    RunOp("relu_", {{"input", input}}, [&] { return at::relu_(input); });
+    // The result is the input itself, so its handle is returned as in-place methods return `this`.
+    return info[0];
+  });
+}
+
 Napi::Value Sigmoid(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     const at::Tensor& input = ArgReader(info, "sigmoid").Tensor(0, "input");

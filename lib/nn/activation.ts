@@ -16,8 +16,8 @@ import { checkBoolean, checkInt, checkOptions } from '../validate.js';
  */
 export class ReLU extends Module {
   /**
-   * Accepted so that PyTorch model code carries over unchanged. The output is always a new
-   * tensor, which gives the same values and gradients as PyTorch's in-place form.
+   * Overwrite the input instead of allocating the output, as PyTorch's in-place form does. It
+   * saves one activation's memory, and autograd rejects it where the input is needed later.
    */
   readonly inplace: boolean;
 
@@ -29,7 +29,7 @@ export class ReLU extends Module {
 
   /** @param input - Any shape. @returns A tensor shaped like `input`. */
   override forward(input: Tensor): Tensor {
-    return relu(input);
+    return relu(input, this.inplace);
   }
 }
 

@@ -171,8 +171,9 @@ export function checkPoolPadding(padding: Size2, kernelSize: Size2): void {
   }
 }
 
-/** Element-wise `max(0, x)`, as `F.relu`. */
-export function relu(input: Tensor): Tensor {
+/** Element-wise `max(0, x)`, as `F.relu`; with `inplace`, `input` is overwritten and returned. */
+export function relu(input: Tensor, inplace = false): Tensor {
+  if (checkBoolean('inplace', inplace)) return native.relu_(checkTensor('input', input));
   return native.relu(checkTensor('input', input));
 }
 
