@@ -490,8 +490,8 @@ function reportSections(report) {
       title: 'Whole-volume prediction (case 2)',
       intro:
         `Axial slices of data/sample/ch2.nii.gz (${dims}; the slices column gives how many, evenly spaced), one-class U-Net with seeded random weights (its output bias shifted so that half the voxels of the middle slice are foreground), after a warm-up batch (one slice for the tutorial loop). ` +
-        'medunet: `predictVolume` with batch size 16. Tutorial loop: eval mode, one slice at a time, each slice min-max normalised, ' +
-        '`model(x)` under `torch.no_grad()`, sigmoid > 0.5. Batched loop: batches of 16, the whole-volume normalisation that ' +
+        'medunet: `predictVolume` with batch size 4 (its default). Tutorial loop: eval mode, one slice at a time, each slice min-max normalised, ' +
+        '`model(x)` under `torch.no_grad()`, sigmoid > 0.5. Batched loop: batches of 4, the whole-volume normalisation that ' +
         'medunet uses, padding to a multiple of 16 as medunet pads. Ratios = medunet / PyTorch slices per second; above 1 means medunet is faster.',
       table: predictTable(report),
     });

