@@ -6,6 +6,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { native, type NativeOptimizer } from '../native.js';
+import { skipInit } from '../nn/init.js';
 import { type Module } from '../nn/module.js';
 import { type DiceLoss } from '../losses/dice.js';
 import { tensor, tidy, type Tensor } from '../tensor.js';
@@ -43,7 +44,8 @@ function open(message: OpenRequest): null {
   const state = native.getRandomState();
   let model: Module;
   try {
-    model = buildModel(message.model);
+    // Every parameter and buffer is replaced by a loaned tensor, so the random fills are skipped.
+    model = skipInit(() => buildModel(message.model));
   } finally {
     native.setRandomState(state);
     state.dispose();
