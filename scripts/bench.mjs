@@ -119,7 +119,7 @@ try {
   cleanUp();
 }
 
-/** Stops the running child, if any, and removes the temporary folder; runs at most once. */
+/** Stops the running child, if any, and removes the temporary folder. A second call does nothing more. */
 function cleanUp(signal = 'SIGTERM') {
   if (runningChild !== null && runningChild.exitCode === null && runningChild.signalCode === null) runningChild.kill(signal);
   runningChild = null;
@@ -316,6 +316,18 @@ function phaseTable(report) {
   return { header, rows };
 }
 
+/** Returns the cells that compare `ours` (slices/s) with both PyTorch loops: ratio and verdict for each. */
+function loopComparisonCells(ours, results) {
+  const toTutorial = ratio(ours, medianOf(results.tutorial, throughput), 'higher');
+  const toBatched = ratio(ours, medianOf(results.batched, throughput), 'higher');
+  return [fixed(toTutorial, 2), verdict(toTutorial, TARGETS.tutorial), fixed(toBatched, 2), verdict(toBatched, TARGETS.batched)];
+}
+
+/** Formats a mask comparison from countDifferences, or '-' when there is none. */
+function differenceCell(difference) {
+  return difference == null ? '-' : `${difference.count} of ${difference.total}`;
+}
+
 function predictTable(report) {
   const header = [
     'model',
@@ -331,46 +343,27 @@ function predictTable(report) {
   ];
   const rows = report.predict.map(({ config, results, maskDifference }) => {
     const ours = medianOf(results.medunet, throughput);
-    const tutorial = medianOf(results.tutorial, throughput);
-    const batched = medianOf(results.batched, throughput);
-    const toTutorial = ratio(ours, tutorial, 'higher');
-    const toBatched = ratio(ours, batched, 'higher');
-    const differing = maskDifference === null ? '-' : `${maskDifference.count} of ${maskDifference.total}`;
     return [
       `width ${config.width}, batch ${config.batchSize}`,
       String(results.medunet[0].slicesPerIteration),
       fixed(ours, 2),
-      fixed(tutorial, 2),
-      fixed(batched, 2),
-      fixed(toTutorial, 2),
-      verdict(toTutorial, TARGETS.tutorial),
-      fixed(toBatched, 2),
-      verdict(toBatched, TARGETS.batched),
-      differing,
+      fixed(medianOf(results.tutorial, throughput), 2),
+      fixed(medianOf(results.batched, throughput), 2),
+      ...loopComparisonCells(ours, results),
+      differenceCell(maskDifference),
     ];
   });
   return { header, rows };
 }
 
-/** The bf16 autocast option of predictVolume, against the same PyTorch loops in float32. */
+/** Builds the table of predictVolume's bf16 autocast option against the same float32 PyTorch loops. */
 function predictBf16Table(report) {
   const header = ['model', '>medunet bf16 slices/s', '>ratio to tutorial (>= 3)', 'result', '>ratio to batched (>= 1)', 'result', 'mask voxels differing from medunet float32'];
   const rows = report.predict
     .filter(({ results }) => Array.isArray(results.medunetBf16) && results.medunetBf16.length > 0)
     .map(({ config, results, bf16Difference }) => {
       const ours = medianOf(results.medunetBf16, throughput);
-      const toTutorial = ratio(ours, medianOf(results.tutorial, throughput), 'higher');
-      const toBatched = ratio(ours, medianOf(results.batched, throughput), 'higher');
-      const differing = bf16Difference == null ? '-' : `${bf16Difference.count} of ${bf16Difference.total}`;
-      return [
-        `width ${config.width}, batch ${config.batchSize}`,
-        fixed(ours, 2),
-        fixed(toTutorial, 2),
-        verdict(toTutorial, TARGETS.tutorial),
-        fixed(toBatched, 2),
-        verdict(toBatched, TARGETS.batched),
-        differing,
-      ];
+      return [`width ${config.width}, batch ${config.batchSize}`, fixed(ours, 2), ...loopComparisonCells(ours, results), differenceCell(bf16Difference)];
     });
   return { header, rows };
 }
