@@ -37,19 +37,9 @@ const sessions = new Map<number, Session>();
 
 function open(message: OpenRequest): null {
   if (native.getNumThreads() !== message.threads) native.setNumThreads(message.threads);
-  // Building the model initialises weights that the loan then replaces. The initialisation
-  // draws from the process-wide generator, so its state is restored to leave the caller's
-  // random sequence as it was.
-  // NOTE: random numbers drawn on the main thread while this runs are not protected.
-  const state = native.getRandomState();
-  let model: Module;
-  try {
-    // Every parameter and buffer is replaced by a loaned tensor, so the random fills are skipped.
-    model = skipInit(() => buildModel(message.model));
-  } finally {
-    native.setRandomState(state);
-    state.dispose();
-  }
+  // Every parameter and buffer is replaced by a loaned tensor, so the random fills are skipped.
+  // That also leaves the process-wide random generator, which the caller's thread shares, untouched.
+  const model: Module = skipInit(() => buildModel(message.model));
   const own = new Map<string, Tensor>([...model.namedParameters(), ...model.namedBuffers()]);
   const targets = message.names.map((name) => {
     const value = own.get(name);
