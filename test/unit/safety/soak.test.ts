@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 //
 // Soak tests: 10,000 training steps and 10,000 single-slice predictions through the public
-// trainModel and predictVolume paths, which run their batches on the executor's worker thread,
-// must leave the live tensor count and the tensor bytes of both threads exactly where they were
-// after warm-up, and resident memory within a bound.
+// trainModel and predictVolume paths, which run their batches on the executor's worker thread.
+// Both threads must end with the live tensor count and tensor bytes they had after warm-up, and
+// resident memory must stay within a bound.
 //
 // The exact counts catch a leaked tensor of any size. The RSS bound is for native memory that
 // is not a tensor. With the worker, resident memory rises in steps for a while after warm-up as
